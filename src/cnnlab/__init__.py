@@ -1,0 +1,11 @@
+"""cnnlab: convolutional neural networks on NumPy, with an autograd engine you can read."""
+
+__version__ = "0.1.0"
+
+from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor  # noqa: E402
+from .ops.elementwise import where  # noqa: E402
+from .ops.shape import concat, stack  # noqa: E402
+from .factory import arange, from_numpy, full, ones, ones_like, rand, randn, zeros, zeros_like  # noqa: E402
+from .random import manual_seed  # noqa: E402
+
+cat = concat

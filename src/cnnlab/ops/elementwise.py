@@ -1,0 +1,171 @@
+"""Element-wise arithmetic with NumPy broadcasting, and matrix multiplication."""
+from ..backend import is_float, xp
+from ..tensor import Tensor, from_op
+
+
+def unbroadcast(grad, shape):
+    """Sum ``grad`` over the axes broadcasting added or stretched, back to ``shape``."""
+    if grad.shape == shape:
+        return grad
+    extra = grad.ndim - len(shape)
+    if extra:
+        grad = grad.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and grad.shape[i] != 1)
+    if stretched:
+        grad = grad.sum(axis=stretched, keepdims=True)
+    return grad
+
+
+def operand(value, like):
+    """``value`` as a Tensor; Python numbers take ``like``'s float dtype, as in PyTorch."""
+    if isinstance(value, Tensor):
+        return value
+    if isinstance(value, (bool, int, float)) and is_float(like.data):
+        return Tensor(xp.asarray(value, dtype=like.data.dtype))
+    array = xp.asarray(value)
+    if array.dtype.kind not in "f" and is_float(like.data):
+        array = array.astype(like.data.dtype)
+    return Tensor(array)
+
+
+def add(a, b):
+    def backward(g):
+        return (unbroadcast(g, a.shape) if a.requires_grad else None,
+                unbroadcast(g, b.shape) if b.requires_grad else None)
+    return from_op(a.data + b.data, (a, b), backward)
+
+
+def sub(a, b):
+    def backward(g):
+        return (unbroadcast(g, a.shape) if a.requires_grad else None,
+                unbroadcast(-g, b.shape) if b.requires_grad else None)
+    return from_op(a.data - b.data, (a, b), backward)
+
+
+def mul(a, b):
+    def backward(g):
+        return (unbroadcast(g * b.data, a.shape) if a.requires_grad else None,
+                unbroadcast(g * a.data, b.shape) if b.requires_grad else None)
+    return from_op(a.data * b.data, (a, b), backward)
+
+
+def div(a, b):
+    out = a.data / b.data
+
+    def backward(g):
+        ga = g / b.data
+        return (unbroadcast(ga, a.shape) if a.requires_grad else None,
+                unbroadcast(-ga * out, b.shape) if b.requires_grad else None)
+    return from_op(out, (a, b), backward)
+
+
+def power(a, b):
+    """``a ** b``; the gradient with respect to ``b`` needs ``a > 0``."""
+    out = a.data ** b.data
+
+    def backward(g):
+        ga = gb = None
+        if a.requires_grad:
+            ga = unbroadcast(g * b.data * a.data ** (b.data - 1), a.shape)
+        if b.requires_grad:
+            gb = unbroadcast(g * out * xp.log(a.data), b.shape)
+        return ga, gb
+    return from_op(out, (a, b), backward)
+
+
+def neg(a):
+    return from_op(-a.data, (a,), lambda g: (-g,))
+
+
+def exp(a):
+    out = xp.exp(a.data)
+    return from_op(out, (a,), lambda g: (g * out,))
+
+
+def log(a):
+    return from_op(xp.log(a.data), (a,), lambda g: (g / a.data,))
+
+
+def sqrt(a):
+    out = xp.sqrt(a.data)
+    return from_op(out, (a,), lambda g: (g / (2 * out),))
+
+
+def abs(a):  # noqa: A001 - the Tensor method is named abs, as in PyTorch
+    return from_op(xp.abs(a.data), (a,), lambda g: (g * xp.sign(a.data),))
+
+
+def clip(a, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+    """Clamp into ``[min, max]``; the gradient passes where the input was inside."""
+    if min is None and max is None:
+        raise ValueError("clip: at least one of min and max must be given, got min=None and max=None")
+    out = xp.clip(a.data, min, max)
+
+    def backward(g):
+        inside = xp.ones(a.shape, dtype=bool)
+        if min is not None:
+            inside &= a.data >= min
+        if max is not None:
+            inside &= a.data <= max
+        return (g * inside,)
+    return from_op(out, (a,), backward)
+
+
+def where(condition, a, b):
+    """``a`` where ``condition`` holds, else ``b`` (broadcast together)."""
+    condition = xp.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
+    a = a if isinstance(a, Tensor) else operand(a, b)
+    b = operand(b, a)
+
+    def backward(g):
+        return (unbroadcast(xp.where(condition, g, 0), a.shape) if a.requires_grad else None,
+                unbroadcast(xp.where(condition, 0, g), b.shape) if b.requires_grad else None)
+    return from_op(xp.where(condition, a.data, b.data), (a, b), backward)
+
+
+def matmul(a, b):
+    """Matrix product with NumPy's rules: 1-D operands are promoted, batch dims broadcast."""
+    if a.ndim == 0 or b.ndim == 0:
+        raise ValueError(f"matmul: both operands need at least 1 dimension, got shapes {a.shape} and {b.shape}")
+    if a.shape[-1] != b.shape[-2 if b.ndim > 1 else 0]:
+        raise ValueError(
+            f"matmul: inner dimensions must agree, got shapes {a.shape} and {b.shape} "
+            f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})"
+        )
+    out = a.data @ b.data
+
+    def backward(g):
+        a2 = a.data[None, :] if a.ndim == 1 else a.data
+        b2 = b.data[:, None] if b.ndim == 1 else b.data
+        if b.ndim == 1:
+            g = xp.expand_dims(g, -1)
+        if a.ndim == 1:
+            g = xp.expand_dims(g, -2)
+        ga = gb = None
+        if a.requires_grad:
+            ga = unbroadcast(g @ xp.swapaxes(b2, -1, -2), a2.shape)
+            ga = ga.reshape(a.shape) if a.ndim == 1 else ga
+        if b.requires_grad:
+            gb = unbroadcast(xp.swapaxes(a2, -1, -2) @ g, b2.shape)
+            gb = gb.reshape(b.shape) if b.ndim == 1 else gb
+        return ga, gb
+    return from_op(out, (a, b), backward)
+
+
+def _binary(function, reflected=False):
+    if reflected:
+        return lambda self, other: function(operand(other, self), self)
+    return lambda self, other: function(self, operand(other, self))
+
+
+Tensor.__add__, Tensor.__radd__ = _binary(add), _binary(add, reflected=True)
+Tensor.__sub__, Tensor.__rsub__ = _binary(sub), _binary(sub, reflected=True)
+Tensor.__mul__, Tensor.__rmul__ = _binary(mul), _binary(mul, reflected=True)
+Tensor.__truediv__, Tensor.__rtruediv__ = _binary(div), _binary(div, reflected=True)
+Tensor.__pow__, Tensor.__rpow__ = _binary(power), _binary(power, reflected=True)
+Tensor.__matmul__, Tensor.__rmatmul__ = _binary(matmul), _binary(matmul, reflected=True)
+Tensor.__neg__ = neg
+Tensor.__pos__ = lambda self: self
+Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.abs = exp, log, sqrt, abs
+Tensor.clip = Tensor.clamp = clip
+Tensor.matmul = matmul

@@ -1,0 +1,132 @@
+"""Ops that move elements without changing them: reshape, permute, index, concat."""
+import builtins
+
+from ..backend import xp
+from ..tensor import Tensor, from_op
+from .elementwise import unbroadcast
+from .reduce import normalize_dims
+
+
+def _shape_arg(shape):
+    return tuple(shape[0]) if len(shape) == 1 and isinstance(shape[0], (tuple, list)) else tuple(shape)
+
+
+def reshape(a, *shape):
+    """The same elements in a new shape (one dimension may be -1)."""
+    shape = _shape_arg(shape)
+    try:
+        out = a.data.reshape(shape)
+    except ValueError:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {a.shape} ({a.data.size} elements) "
+                         f"into shape {shape}") from None
+    return from_op(out, (a,), lambda g: (g.reshape(a.shape),))
+
+
+def flatten(a, start_dim=0, end_dim=-1):
+    """Merge dimensions ``start_dim`` through ``end_dim`` into one."""
+    if a.ndim == 0:
+        return reshape(a, 1)
+    start, end = (d % a.ndim for d in (start_dim, end_dim))
+    if start > end:
+        raise ValueError(f"flatten: start_dim must not come after end_dim, got start_dim={start_dim}, end_dim={end_dim}")
+    merged = 1
+    for n in a.shape[start:end + 1]:
+        merged *= n
+    return reshape(a, a.shape[:start] + (merged,) + a.shape[end + 1:])
+
+
+def permute(a, *dims):
+    """Reorder the dimensions: output dimension i is input dimension ``dims[i]``."""
+    dims = _shape_arg(dims)
+    if sorted(d % builtins.max(a.ndim, 1) for d in dims) != list(range(a.ndim)):
+        raise ValueError(f"permute: dims must be a permutation of 0..{a.ndim - 1}, got dims={dims}")
+    inverse = tuple(xp.argsort([d % a.ndim for d in dims]))
+    return from_op(a.data.transpose(dims), (a,), lambda g: (g.transpose(inverse),))
+
+
+def transpose(a, dim0, dim1):
+    """Swap two dimensions."""
+    dims = list(range(a.ndim))
+    dims[dim0], dims[dim1] = dims[dim1], dims[dim0]
+    return permute(a, dims)
+
+
+def squeeze(a, dim=None):
+    axes = tuple(i for i, n in enumerate(a.shape) if n == 1) if dim is None else normalize_dims(dim, a.ndim)
+    return reshape(a, tuple(n for i, n in enumerate(a.shape) if not (i in axes and n == 1)))
+
+
+def unsqueeze(a, dim):
+    dim = dim % (a.ndim + 1)
+    return reshape(a, a.shape[:dim] + (1,) + a.shape[dim:])
+
+
+def expand(a, *shape):
+    """Broadcast to ``shape`` without copying (-1 keeps a dimension)."""
+    shape = _shape_arg(shape)
+    lead = len(shape) - a.ndim
+    shape = tuple(a.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
+    return from_op(xp.broadcast_to(a.data, shape), (a,), lambda g: (unbroadcast(g, a.shape),))
+
+
+def _is_advanced(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return any(not isinstance(p, (int, slice, type(None), type(Ellipsis))) for p in parts)
+
+
+def getitem(a, index):
+    """``a[index]`` with NumPy's basic and advanced indexing."""
+    if isinstance(index, tuple):
+        index = tuple(p.data if isinstance(p, Tensor) else p for p in index)
+    elif isinstance(index, Tensor):
+        index = index.data
+    out = a.data[index]
+    advanced = _is_advanced(index)
+
+    def backward(g):
+        grad = xp.zeros_like(a.data)
+        if advanced:
+            xp.add.at(grad, index, g)  # repeated indices accumulate
+        else:
+            grad[index] = g
+        return (grad,)
+    return from_op(out, (a,), backward)
+
+
+def concat(tensors, dim=0):
+    """Join tensors along an existing dimension (``torch.cat``)."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("concat: tensors must not be empty, got an empty sequence")
+    ndim = tensors[0].ndim
+    for t in tensors:
+        if t.ndim != ndim:
+            raise ValueError(f"concat: all tensors need the same number of dimensions, got shapes "
+                             f"{[t.shape for t in tensors]}")
+    (axis,) = normalize_dims(dim, ndim)
+    try:
+        out = xp.concatenate([t.data for t in tensors], axis=axis)
+    except ValueError:
+        raise ValueError(f"concat: shapes must agree except in dim={dim}, got {[t.shape for t in tensors]}") from None
+    bounds = xp.cumsum([t.shape[axis] for t in tensors])[:-1]
+    return from_op(out, tensors, lambda g: xp.split(g, bounds, axis=axis))
+
+
+def stack(tensors, dim=0):
+    """Join same-shaped tensors along a new dimension."""
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError("stack: tensors must not be empty, got an empty sequence")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) != 1:
+        raise ValueError(f"stack: all tensors need the same shape, got {[t.shape for t in tensors]}")
+    axis = dim % (tensors[0].ndim + 1)
+    return concat([unsqueeze(t, axis) for t in tensors], axis)
+
+
+Tensor.reshape = Tensor.view = reshape
+Tensor.flatten, Tensor.permute, Tensor.transpose = flatten, permute, transpose
+Tensor.squeeze, Tensor.unsqueeze, Tensor.expand = squeeze, unsqueeze, expand
+Tensor.__getitem__ = getitem
+Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))))
+Tensor.contiguous = lambda self: self
