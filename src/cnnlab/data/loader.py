@@ -1,0 +1,128 @@
+"""DataLoader: batches of a dataset, shuffled reproducibly, transformed a whole batch at a time."""
+import numpy as np
+
+from .dataset import gather
+from .transforms import Transform, uint8_to_float
+
+
+def epoch_generators(seed, epoch):
+    """Two independent generators for one epoch: ``(order, transforms)``, a pure function of ``(seed, epoch)``.
+
+    Keeping them apart means adding or removing a random transform never changes
+    the order in which samples are visited.
+    """
+    order_seq, transform_seq = np.random.SeedSequence([seed, epoch]).spawn(2)
+    return np.random.default_rng(order_seq), np.random.default_rng(transform_seq)
+
+
+def _input_array(x):
+    if x.dtype == np.uint8:  # images: scaled to [0, 1] as ToFloat does
+        return uint8_to_float(x)
+    return x.astype(np.float32, copy=False)
+
+
+def _target_array(y):
+    if y.dtype.kind in "biu":
+        return y.astype(np.int64, copy=False)
+    return y.astype(np.float32, copy=False)
+
+
+def _apply(transform, x, rng):
+    if isinstance(transform, Transform):
+        return transform(x, rng)
+    return transform(x)
+
+
+class DataLoader:
+    """Iterate over a dataset in batches of ``(Tensor(x), Tensor(y))``, as ``torch.utils.data.DataLoader``.
+
+    Each batch is gathered with ``dataset.gather(indices)``: one fancy index per
+    array for array-backed datasets (TensorDataset, MNIST, CIFAR10, ImageFolder,
+    their Subsets), a stack of ``dataset[i]`` otherwise. ``transform`` then runs
+    on the whole input batch ``x`` (N, C, H, W). Finally ``x`` becomes float32
+    (uint8 images are scaled to [0, 1], as :class:`ToFloat` does) and integer
+    targets int64 (float targets float32). Datasets of tuples give tuples of
+    Tensors (``(x, y)``); datasets of single arrays give single Tensors.
+
+    Epochs: every ``iter(loader)`` runs epoch ``loader.epoch`` and then advances
+    the counter. The order and the transforms' random draws of epoch ``k`` depend
+    only on ``(seed, k)``, so a run resumed with ``loader.set_epoch(k)`` sees
+    exactly the batches an uninterrupted run sees at epoch ``k``.
+
+    Args:
+        dataset: a :class:`Dataset` (or anything with ``__len__`` and ``__getitem__``).
+        batch_size: samples per batch.
+        shuffle: visit samples in a new random order every epoch.
+        drop_last: drop the last batch when it has fewer than ``batch_size`` samples.
+        seed: int seeding shuffling and random transforms; None draws one from
+            cnnlab's default generator (so ``cnnlab.manual_seed`` fixes it).
+        transform: callable applied to each input batch; a :class:`Transform` is
+            called as ``transform(x, rng)`` with the loader's per-epoch generator.
+
+    ``len(loader)`` is the number of batches: ``ceil(N / batch_size)``, or
+    ``floor(N / batch_size)`` with ``drop_last``.
+
+    >>> loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True, seed=0)
+    >>> for xb, yb in loader:           # xb: float32 Tensor (64, ...), yb: int64 Tensor (64,)
+    ...     ...
+    """
+
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, transform=None):
+        if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
+            raise ValueError(f"DataLoader: batch_size must be a positive integer; got batch_size={batch_size!r}")
+        if transform is not None and not callable(transform):
+            raise TypeError(f"DataLoader: transform must be callable or None; got {type(transform).__name__}")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0):
+            raise ValueError(f"DataLoader: seed must be None or a non-negative integer; got seed={seed!r}")
+        if seed is None:
+            from ..random import default_generator
+
+            seed = int(default_generator().integers(2**63))
+        self.dataset = dataset
+        self.batch_size = int(batch_size)
+        self.shuffle = shuffle
+        self.drop_last = drop_last
+        self.seed = seed
+        self.transform = transform
+        self.epoch = 0
+
+    def set_epoch(self, epoch):
+        """Make the next ``iter(loader)`` run epoch ``epoch`` (0-based)."""
+        if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
+            raise ValueError(f"DataLoader.set_epoch: epoch must be a non-negative integer; got epoch={epoch!r}")
+        self.epoch = int(epoch)
+
+    def __len__(self):
+        n = len(self.dataset)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+    def __iter__(self):
+        epoch, self.epoch = self.epoch, self.epoch + 1
+        return self._batches(epoch)
+
+    def _batches(self, epoch):
+        from ..tensor import Tensor
+
+        order_rng, transform_rng = epoch_generators(self.seed, epoch)
+        n = len(self.dataset)
+        order = order_rng.permutation(n) if self.shuffle else np.arange(n)
+        for start in range(0, len(self) * self.batch_size, self.batch_size):
+            batch = gather(self.dataset, order[start : start + self.batch_size])
+            single = not isinstance(batch, tuple)
+            x, *targets = (batch,) if single else batch
+            if self.transform is not None:
+                x = _apply(self.transform, x, transform_rng)
+            x = Tensor(_input_array(np.asarray(x)))
+            yield x if single else (x, *(Tensor(_target_array(np.asarray(y))) for y in targets))
+
+    def __repr__(self):
+        extras = "".join(
+            f", {k}={v!r}"
+            for k, v, default in (
+                ("shuffle", self.shuffle, False),
+                ("drop_last", self.drop_last, False),
+                ("transform", self.transform, None),
+            )
+            if v != default
+        )
+        return f"DataLoader({type(self.dataset).__name__}, batch_size={self.batch_size}{extras})"
