@@ -333,4 +333,4 @@ def tensor(data, requires_grad=False, dtype=None):
 
 
 # The ops attach themselves to Tensor as methods and operators.
-from .ops import elementwise, reduce, shape  # noqa: E402,F401
+from .ops import activation, elementwise, reduce, shape  # noqa: E402,F401
