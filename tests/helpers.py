@@ -35,7 +35,8 @@ def gradcheck(fn, *arrays, eps=1e-6, rtol=1e-5, seed=0):
     constants.
     """
     rng = np.random.default_rng(seed)
-    arrays = [np.array(a, dtype=np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a) for a in arrays]
+    arrays = [np.ascontiguousarray(a, dtype=np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
+              for a in arrays]
     tensors = [cnnlab.Tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
     outs = [o for o in _outputs(fn(*tensors)) if isinstance(o, cnnlab.Tensor) and o.data.dtype.kind == "f"]
     weights = [rng.standard_normal(o.shape) for o in outs]

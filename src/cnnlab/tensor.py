@@ -328,8 +328,10 @@ def as_tensor(value, dtype=None):
 
 
 def tensor(data, requires_grad=False, dtype=None):
-    """A new Tensor holding a copy of ``data``, as ``torch.tensor``."""
-    return Tensor(xp.array(_raw(data), copy=True), requires_grad=requires_grad, dtype=dtype)
+    """A new Tensor holding a copy of ``data``, as ``torch.tensor`` (lists of floats become float32)."""
+    data = _raw(data)
+    return Tensor(xp.array(data, copy=True) if isinstance(data, xp.ndarray) else data, requires_grad=requires_grad,
+                  dtype=dtype)
 
 
 # The ops attach themselves to Tensor as methods and operators.
