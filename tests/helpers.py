@@ -18,7 +18,10 @@ def assert_close(ours, ref, rtol):
     """Equal within ``rtol`` relative to the reference's scale (so near-zero entries don't fail)."""
     ours, ref = np.asarray(ours, dtype=np.float64), np.asarray(ref, dtype=np.float64)
     assert ours.shape == ref.shape, f"shape {ours.shape} != reference {ref.shape}"
-    scale = max(float(np.abs(ref).max(initial=0.0)), 1.0)
+    np.testing.assert_array_equal(np.isfinite(ours), np.isfinite(ref))  # inf and NaN in the same places
+    finite = np.isfinite(ref)
+    np.testing.assert_array_equal(ours[~finite], ref[~finite])
+    scale = max(float(np.abs(ref[finite]).max(initial=0.0)), 1.0)
     np.testing.assert_allclose(ours, ref, rtol=rtol, atol=rtol * scale)
 
 

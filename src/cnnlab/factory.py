@@ -41,7 +41,11 @@ def rand(*size, dtype=default_float, generator=None, requires_grad=False):
 
 
 def arange(start, end=None, step=1, dtype=None):
-    return Tensor(xp.arange(start, end, step) if end is not None else xp.arange(start), dtype=dtype)
+    """Evenly spaced values in [start, end): int64 for integer arguments, else float32, as in PyTorch."""
+    values = xp.arange(start, end, step) if end is not None else xp.arange(start)
+    if dtype is None and values.dtype.kind == "f":
+        dtype = default_float
+    return Tensor(values, dtype=dtype)
 
 
 def from_numpy(array):
