@@ -1,0 +1,268 @@
+"""Convolution layers: Conv1d/2d/3d and ConvTranspose1d/2d/3d, as in ``torch.nn``.
+
+The constructor validates and normalises the arguments once and creates the
+weight ``(out_channels, in_channels / groups, *kernel_size)`` (transposed:
+``(in_channels, out_channels / groups, *kernel_size)``) and bias
+``(out_channels,)``; ``reset_parameters`` initialises them as PyTorch does;
+``forward`` calls the functional op (``F.conv2d``, ``F.conv_transpose2d``, ...).
+"""
+import math
+import operator
+
+from .. import functional as F
+from ..backend import default_float, xp
+from ..shapes import same_padding
+from . import init
+from .module import Module, Parameter, format_arguments
+
+__all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def as_tuple(owner, name, value, n, minimum=1):
+    """``value`` (an int, or a sequence of ``n`` ints) as an ``n``-tuple of ints, each at least ``minimum``.
+
+    The one place a layer's "int or tuple" arguments are normalised (PyTorch's ``_pair``).
+
+    >>> as_tuple("Conv2d", "kernel_size", 3, 2)
+    (3, 3)
+    """
+    values = value if isinstance(value, (tuple, list)) else (value,) * n
+    if len(values) != n:
+        raise ValueError(f"{owner}: {name} must be an int or a tuple of {n} ints, got {name}={value!r}")
+    try:
+        values = tuple(operator.index(v) for v in values)
+    except TypeError:
+        raise TypeError(f"{owner}: {name} must be an int or a tuple of {n} ints, got {name}={value!r}") from None
+    if any(v < minimum for v in values):
+        raise ValueError(f"{owner}: {name} must be >= {minimum}, got {name}={value!r}")
+    return values
+
+
+def _check_channels(owner, in_channels, out_channels, groups):
+    for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise TypeError(f"{owner}: {name} must be an int, got {name}={value!r}")
+        if value < 1:
+            raise ValueError(f"{owner}: {name} must be a positive int, got {name}={value}")
+    for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
+        if value % groups:
+            raise ValueError(f"{owner}: {name}={value} is not divisible by groups={groups}")
+
+
+class _ConvNd(Module):
+    """What Conv and ConvTranspose share: arguments, parameters, default initialisation, repr."""
+
+    dims = None          # number of spatial dimensions
+    function = None      # the name of the functional op in cnnlab.functional
+
+    def _init_common(self, in_channels, out_channels, kernel_size, stride, dilation, groups, bias):
+        owner = type(self).__name__
+        _check_channels(owner, in_channels, out_channels, groups)
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = as_tuple(owner, "kernel_size", kernel_size, self.dims)
+        self.stride = as_tuple(owner, "stride", stride, self.dims)
+        self.dilation = as_tuple(owner, "dilation", dilation, self.dims)
+
+    def _create_parameters(self, weight_shape, bias):
+        self.weight = Parameter(xp.empty(weight_shape, dtype=default_float))
+        if bias:
+            self.bias = Parameter(xp.empty(self.out_channels, dtype=default_float))
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self):
+        """PyTorch's default: weight ``kaiming_uniform_(a=sqrt(5))``, i.e. U(+-1/sqrt(fan_in)); bias the same bound."""
+        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
+        if self.bias is not None:
+            bound = init.default_bias_bound(self.weight)
+            init.uniform_(self.bias, -bound, bound)
+
+
+class _Conv(_ConvNd):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, dilation=1, groups=1,
+                 bias=True, padding_mode="zeros"):
+        super().__init__()
+        owner = type(self).__name__
+        self._init_common(in_channels, out_channels, kernel_size, stride, dilation, groups, bias)
+        self.padding = self._check_padding(padding)
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"{owner}: padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}, "
+                             f"got padding_mode={padding_mode!r}")
+        self.padding_mode = padding_mode
+        self._create_parameters((out_channels, in_channels // groups, *self.kernel_size), bias)
+
+    def _check_padding(self, padding):
+        owner = type(self).__name__
+        if not isinstance(padding, str):
+            return as_tuple(owner, "padding", padding, self.dims, minimum=0)
+        if padding not in ("same", "valid"):
+            raise ValueError(f"{owner}: padding must be an int, a tuple, 'same' or 'valid', got padding={padding!r}")
+        if padding == "same" and any(s != 1 for s in self.stride):
+            raise ValueError(f"{owner}: padding='same' is not supported for strided convolutions, "
+                             f"got stride={self.stride}")
+        return padding
+
+    def _padding_pairs(self):
+        """``(before, after)`` per spatial dim, for the explicit padding of non-'zeros' padding modes."""
+        if self.padding == "same":
+            return [same_padding(k, d) for k, d in zip(self.kernel_size, self.dilation)]
+        if self.padding == "valid":
+            return [(0, 0)] * self.dims
+        return [(p, p) for p in self.padding]
+
+    def forward(self, input):
+        conv = getattr(F, self.function)
+        if self.padding_mode == "zeros":
+            return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
+        pads = [p for pair in reversed(self._padding_pairs()) for p in pair]   # last dim first, as F.pad
+        padded = F.pad(input, tuple(pads), mode=self.padding_mode)
+        return conv(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
+
+    def extra_repr(self):
+        n = self.dims
+        return format_arguments((self.in_channels, self.out_channels), kernel_size=(self.kernel_size, None),
+                                stride=(self.stride, (1,) * n), padding=(self.padding, (0,) * n),
+                                dilation=(self.dilation, (1,) * n), groups=(self.groups, 1),
+                                bias=(self.bias is not None, True), padding_mode=(self.padding_mode, "zeros"))
+
+
+class Conv1d(_Conv):
+    """1-D convolution (cross-correlation) over ``(N, C_in, L)``: ``out = bias + sum_c weight[:, c] * x[:, c]``.
+
+    Args:
+        in_channels, out_channels: channel counts, both divisible by ``groups``.
+        kernel_size, stride, dilation: int or 1-tuple.
+        padding: int, 1-tuple, 'valid' (none) or 'same' (output as long as the input; stride 1 only).
+        groups: split the channels into ``groups`` independent convolutions.
+        bias: learn an additive bias ``(out_channels,)``.
+        padding_mode: 'zeros', 'reflect', 'replicate' or 'circular'.
+
+    Shape:
+        ``(N, C_in, L_in) -> (N, C_out, L_out)`` with
+        ``L_out = floor((L_in + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1``.
+
+    >>> Conv1d(16, 33, 3, stride=2)(cnnlab.randn(20, 16, 50)).shape
+    (20, 33, 24)
+    """
+
+    dims, function = 1, "conv1d"
+
+
+class Conv2d(_Conv):
+    """2-D convolution (cross-correlation) over ``(N, C_in, H, W)``, as ``torch.nn.Conv2d``.
+
+    Args:
+        in_channels, out_channels: channel counts, both divisible by ``groups``.
+        kernel_size, stride, dilation: int or (h, w).
+        padding: int, (h, w), 'valid' (none) or 'same' (output the input's size; stride 1 only).
+        groups: split the channels into ``groups`` independent convolutions
+            (``groups == in_channels``: depthwise).
+        bias: learn an additive bias ``(out_channels,)``.
+        padding_mode: 'zeros', 'reflect', 'replicate' or 'circular'.
+
+    Weight ``(C_out, C_in / groups, kH, kW)``.
+
+    Shape:
+        ``(N, C_in, H, W) -> (N, C_out, H_out, W_out)``, per spatial dim
+        ``out = floor((in + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1``.
+
+    >>> Conv2d(1, 6, kernel_size=5)(cnnlab.randn(1, 1, 32, 32)).shape
+    (1, 6, 28, 28)
+    """
+
+    dims, function = 2, "conv2d"
+
+
+class Conv3d(_Conv):
+    """3-D convolution over ``(N, C_in, D, H, W)``; arguments as :class:`Conv2d`, tuples of 3.
+
+    Shape:
+        per spatial dim ``out = floor((in + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1``.
+
+    >>> Conv3d(2, 4, 3, padding=1)(cnnlab.randn(1, 2, 5, 6, 7)).shape
+    (1, 4, 5, 6, 7)
+    """
+
+    dims, function = 3, "conv3d"
+
+
+class _ConvTranspose(_ConvNd):
+    def __init__(self, in_channels, out_channels, kernel_size, stride=1, padding=0, output_padding=0, groups=1,
+                 bias=True, dilation=1, padding_mode="zeros"):
+        super().__init__()
+        owner = type(self).__name__
+        self._init_common(in_channels, out_channels, kernel_size, stride, dilation, groups, bias)
+        self.padding = as_tuple(owner, "padding", padding, self.dims, minimum=0)
+        self.output_padding = as_tuple(owner, "output_padding", output_padding, self.dims, minimum=0)
+        if any(op >= max(s, d) for op, s, d in zip(self.output_padding, self.stride, self.dilation)):
+            raise ValueError(f"{owner}: output_padding must be smaller than stride or dilation, got "
+                             f"output_padding={output_padding!r} with stride={stride!r}, dilation={dilation!r}")
+        if padding_mode != "zeros":
+            raise ValueError(f"{owner}: only padding_mode='zeros' is supported, got padding_mode={padding_mode!r}")
+        self.padding_mode = padding_mode
+        self._create_parameters((in_channels, out_channels // groups, *self.kernel_size), bias)
+
+    def forward(self, input):
+        return getattr(F, self.function)(input, self.weight, self.bias, self.stride, self.padding,
+                                         self.output_padding, self.groups, self.dilation)
+
+    def extra_repr(self):
+        n = self.dims
+        return format_arguments((self.in_channels, self.out_channels), kernel_size=(self.kernel_size, None),
+                                stride=(self.stride, (1,) * n), padding=(self.padding, (0,) * n),
+                                dilation=(self.dilation, (1,) * n), output_padding=(self.output_padding, (0,) * n),
+                                groups=(self.groups, 1), bias=(self.bias is not None, True))
+
+
+class ConvTranspose1d(_ConvTranspose):
+    """1-D transposed convolution (the adjoint of Conv1d; "deconvolution") over ``(N, C_in, L)``.
+
+    Args as :class:`ConvTranspose2d`, ints or 1-tuples.
+
+    Shape:
+        ``L_out = (L_in - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1``.
+
+    >>> ConvTranspose1d(4, 2, 3, stride=2)(cnnlab.randn(1, 4, 5)).shape
+    (1, 2, 11)
+    """
+
+    dims, function = 1, "conv_transpose1d"
+
+
+class ConvTranspose2d(_ConvTranspose):
+    """2-D transposed convolution over ``(N, C_in, H, W)``: the gradient of Conv2d with respect to its input.
+
+    Args:
+        in_channels, out_channels: channel counts, both divisible by ``groups``.
+        kernel_size, stride, dilation: int or (h, w).
+        padding: int or (h, w): rows/columns cut from each side of the full output
+            (the padding of the Conv2d this layer is the adjoint of).
+        output_padding: extra rows/columns added on one side (smaller than stride or dilation),
+            to pick among the input sizes a strided Conv2d maps to the same output size.
+        groups, bias: as :class:`Conv2d`.
+
+    Weight ``(C_in, C_out / groups, kH, kW)``.
+
+    Shape:
+        per spatial dim
+        ``out = (in - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1``.
+
+    >>> ConvTranspose2d(16, 8, 3, stride=2, padding=1, output_padding=1)(cnnlab.randn(1, 16, 12, 12)).shape
+    (1, 8, 24, 24)
+    """
+
+    dims, function = 2, "conv_transpose2d"
+
+
+class ConvTranspose3d(_ConvTranspose):
+    """3-D transposed convolution over ``(N, C_in, D, H, W)``; arguments as :class:`ConvTranspose2d`, tuples of 3.
+
+    Shape:
+        per spatial dim
+        ``out = (in - 1) * stride - 2 * padding + dilation * (kernel_size - 1) + output_padding + 1``.
+    """
+
+    dims, function = 3, "conv_transpose3d"
