@@ -1,0 +1,156 @@
+"""Model files: safetensors + JSON architecture, atomic writes, PyTorch interop, no pickle."""
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+
+import numpy as np
+import pytest
+
+import cnnlab
+from cnnlab import nn
+
+
+def net():
+    cnnlab.manual_seed(0)
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2),
+                         nn.Flatten(), nn.Linear(4 * 4 * 4, 3))
+
+
+def test_save_and_load_rebuild_the_model_without_code(tmp_path):
+    model = net()
+    model.train()
+    model(cnnlab.randn(8, 1, 8, 8))  # move the batch-norm running statistics
+    model.eval()
+    path = tmp_path / "m.safetensors"
+    cnnlab.save(model, path, info={"classes": ["a", "b", "c"]})
+    loaded = cnnlab.load(path)
+    loaded.eval()
+    x = cnnlab.randn(2, 1, 8, 8)
+    np.testing.assert_array_equal(loaded(x).data, model(x).data)
+    assert repr(loaded) == repr(model)
+    assert cnnlab.io.read_info(path) == {"classes": ["a", "b", "c"]}
+
+
+@pytest.mark.parametrize("name", cnnlab.models.names())
+def test_every_zoo_model_round_trips(name, tmp_path):
+    model = cnnlab.models.create(name)
+    cnnlab.save(model, tmp_path / "m.safetensors")
+    loaded = cnnlab.load(tmp_path / "m.safetensors")
+    assert type(loaded) is type(model)
+    for (k, a), (k2, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
+        assert k == k2
+        np.testing.assert_array_equal(a.data, b.data)
+
+
+def test_weights_file_loads_in_torch_and_back(tmp_path):
+    torch = pytest.importorskip("torch")
+    from safetensors.torch import load_file, save_file
+
+    model = net()
+    model.eval()
+    twin = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                               torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(4 * 4 * 4, 3)).eval()
+    path = tmp_path / "m.safetensors"
+    cnnlab.save(model, path)
+    twin.load_state_dict(load_file(path))  # strict: every key and shape matches
+    x = np.random.default_rng(0).standard_normal((2, 1, 8, 8)).astype(np.float32)
+    np.testing.assert_allclose(twin(torch.tensor(x)).detach().numpy(), model(cnnlab.Tensor(x)).data, rtol=1e-5,
+                               atol=1e-6)
+
+    for p in twin.parameters():  # torch changes the weights; cnnlab reads them back
+        p.data.mul_(0.5)
+    torch_path = tmp_path / "from_torch.safetensors"
+    save_file(twin.state_dict(), torch_path)
+    back = cnnlab.load(torch_path, model=net())  # a plain weights file, given the model to fill
+    back.eval()
+    np.testing.assert_allclose(back(cnnlab.Tensor(x)).data, twin(torch.tensor(x)).detach().numpy(), rtol=1e-5,
+                               atol=1e-6)
+
+
+def test_loading_rejects_other_files_with_a_message(tmp_path):
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"\x80\x04this is a pickle, not safetensors")
+    with pytest.raises(ValueError, match="bad.safetensors is not a readable cnnlab/safetensors file"):
+        cnnlab.load(bad)
+    truncated = tmp_path / "cut.safetensors"
+    cnnlab.save(net(), truncated)
+    truncated.write_bytes(truncated.read_bytes()[:-10])
+    with pytest.raises(ValueError, match="cut.safetensors is not a readable"):
+        cnnlab.load(truncated)
+    with pytest.raises(FileNotFoundError):
+        cnnlab.load(tmp_path / "missing.safetensors")
+
+
+def test_architecture_names_only_cnnlab_classes(tmp_path):
+    class Custom(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.fc = nn.Linear(2, 2)
+
+        def forward(self, x):
+            return self.fc(x)
+
+    path = tmp_path / "custom.safetensors"
+    cnnlab.save(Custom(), path)
+    with pytest.raises(ValueError, match="class 'Custom', which is not one of cnnlab's"):
+        cnnlab.load(path)
+    loaded = cnnlab.load(path, model=Custom())
+    assert loaded.fc.weight.shape == (2, 2)
+
+
+def test_checkpoint_restores_optimizer_state(tmp_path):
+    model = net()
+    optimizer = cnnlab.optim.Adam(model.parameters(), lr=0.01)
+    x = cnnlab.randn(4, 1, 8, 8)
+    for _ in range(3):
+        optimizer.zero_grad()
+        model(x).sum().backward()
+        optimizer.step()
+    path = tmp_path / "ckpt.safetensors"
+    cnnlab.io.save_checkpoint(path, model, optimizer, epoch=7)
+    model2 = net()
+    optimizer2 = cnnlab.optim.Adam(model2.parameters(), lr=0.5)
+    assert cnnlab.io.load_checkpoint(path, model2, optimizer2) == {"epoch": 7}
+    assert optimizer2.param_groups[0]["lr"] == 0.01
+    for a, b in zip(optimizer.state_dict()["state"].values(), optimizer2.state_dict()["state"].values()):
+        for key in a:
+            np.testing.assert_array_equal(a[key], b[key])
+
+
+KILLER = textwrap.dedent("""
+    import sys
+    import cnnlab
+    from cnnlab import nn
+    model = nn.Sequential(nn.Linear(1000, 1000), nn.Linear(1000, 1000))
+    print("ready", flush=True)
+    k = 0
+    while True:
+        k += 1
+        for p in model.parameters():
+            p.data[...] = k
+        cnnlab.save(model, sys.argv[1])
+""")
+
+
+def test_kill_during_save_leaves_the_previous_file_readable(tmp_path):
+    path = tmp_path / "model.safetensors"
+    reference = nn.Sequential(nn.Linear(1000, 1000), nn.Linear(1000, 1000))
+    for p in reference.parameters():
+        p.data[...] = 0
+    cnnlab.save(reference, path)
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        process = subprocess.Popen([sys.executable, "-c", KILLER, str(path)], stdout=subprocess.PIPE)
+        assert process.stdout.readline().strip() == b"ready"
+        time.sleep(rng.uniform(0.05, 0.6))  # somewhere inside a save, most likely
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        loaded = cnnlab.load(path, model=nn.Sequential(nn.Linear(1000, 1000), nn.Linear(1000, 1000)))
+        values = np.concatenate([p.data.ravel() for p in loaded.parameters()])
+        assert np.all(values == values[0]), "a file mixing two saves"
+    leftovers = [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
+    # a killed writer may leave its temporary file, never a damaged model file
+    assert all(name.startswith(".model.safetensors.") for name in leftovers)
