@@ -31,6 +31,7 @@ def atomic_write(path, data):
     os.makedirs(directory, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{os.path.basename(path)}.", suffix=".tmp", dir=directory)
     try:
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp makes 0600 files; give the usual permissions
         with os.fdopen(fd, "wb") as file:
             file.write(data)
             file.flush()
@@ -48,6 +49,12 @@ def atomic_write(path, data):
             os.close(dir_fd)
     except OSError:
         pass
+
+
+def _umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def _write(path, tensors, metadata):
