@@ -277,15 +277,9 @@ def test_a_busy_port_is_a_clear_error(server):
 
 
 def test_explain_command_parses_and_checks_the_port():
-    import argparse
+    from cnnlab.cli import build_parser
 
-    from cnnlab.viz.commands import add_explain_command
-
-    parser = argparse.ArgumentParser(prog="cnnlab")
-    add_explain_command(parser.add_subparsers(dest="command"),
-                        lambda commands, name, summary, description, example: commands.add_parser(
-                            name, help=summary, description=description, epilog=example))
-    args = parser.parse_args(["explain", "lenet5", "--port", "70000", "--no-browser"])
+    args = build_parser().parse_args(["explain", "lenet5", "--port", "70000", "--no-browser"])
     assert args.model == "lenet5" and args.host == "127.0.0.1" and args.no_browser
     with pytest.raises(ValueError, match=r"--port must be in 0..65535, got 70000"):
         args.run(args)

@@ -1,5 +1,4 @@
 """cnnlab.viz plots, cnnlab.inspect (feature maps, the conv arithmetic) and the viz commands."""
-import argparse
 import csv
 import os
 
@@ -15,7 +14,7 @@ pytest.importorskip("matplotlib")
 Image = pytest.importorskip("PIL.Image")
 
 from cnnlab import viz  # noqa: E402
-from cnnlab.viz.commands import add_viz_command  # noqa: E402
+from cnnlab.cli import build_parser  # noqa: E402
 
 
 def png_size(path):
@@ -268,15 +267,9 @@ def test_plot_lr_finder(tmp_path):
 
 
 # ---------------------------------------------------------------- commands
-def add_command(commands, name, summary, description, example):
-    return commands.add_parser(name, help=summary, description=description, epilog=example,
-                               formatter_class=argparse.RawDescriptionHelpFormatter)
-
-
 def run_viz(*argv):
-    parser = argparse.ArgumentParser(prog="cnnlab")
-    add_viz_command(parser.add_subparsers(dest="command"), add_command)
-    args = parser.parse_args(["viz", *map(str, argv)])
+    """Parse with the real front door, run the command, let its errors raise."""
+    args = build_parser().parse_args(["viz", *map(str, argv)])
     return args.run(args)
 
 

@@ -1,16 +1,15 @@
-"""The ``cnnlab viz`` and ``cnnlab explain`` commands, for the front door in :mod:`cnnlab.cli` to add.
+"""``cnnlab viz`` and ``cnnlab explain``: pictures of what a model learned, and the explainer page.
 
-Each ``add_*_command(commands, add_command)`` takes argparse's subparsers object
-and the front door's ``add_command(commands, name, summary, description, example)``,
-and sets ``run=<function of args>``. User errors raise ValueError or OSError.
 Heavy imports (matplotlib, the model zoo) happen inside the run functions.
 """
 import os
 
+from .common import add_command
+
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg", ".pdf")
 
 
-def add_viz_command(commands, add_command):
+def add_viz_command(commands):
     parser = add_command(
         commands,
         "viz",
@@ -76,7 +75,7 @@ def _notice(notice):
 
 def run_viz_kernels(args):
     from ..inspect import load_model
-    from .kernels import plot_kernels
+    from ..viz.kernels import plot_kernels
 
     _check_output(args.output)
     model, _, notice = load_model(args.model)
@@ -88,7 +87,7 @@ def run_viz_kernels(args):
 
 def run_viz_features(args):
     from ..inspect import load_model, prepare_image
-    from .maps import plot_feature_maps
+    from ..viz.maps import plot_feature_maps
 
     _check_output(args.output)
     if args.max_channels < 1:
@@ -102,7 +101,7 @@ def run_viz_features(args):
 
 
 def run_viz_curves(args):
-    from .curves import plot_history
+    from ..viz.curves import plot_history
 
     _check_output(args.output)
     if not os.path.isfile(args.log):
@@ -116,7 +115,7 @@ def run_viz_confusion(args):
     from ..data.catalog import load_dataset
     from ..inspect import load_model, to_input
     from ..training import predict
-    from .evaluation import confusion_matrix, plot_confusion, plot_misclassified
+    from ..viz.evaluation import confusion_matrix, plot_confusion, plot_misclassified
 
     _check_output(args.output)
     if args.errors:
@@ -144,7 +143,7 @@ def run_viz_confusion(args):
     return 0
 
 
-def add_explain_command(commands, add_command):
+def add_explain_command(commands):
     parser = add_command(
         commands,
         "explain",

@@ -1,0 +1,312 @@
+"""``cnnlab train``, ``evaluate``, ``predict`` and ``lr-find``: training and using zoo models."""
+import argparse
+import inspect
+import json
+import os
+
+from .common import CLIError, add_command
+
+DEFAULT_OUT = os.path.join("runs", "{model}")
+
+
+def _dataset_arguments(parser, default="mnist-sample"):
+    parser.add_argument("--dataset", default=default,
+                        help=f"mnist-sample (embedded, offline), mnist, fashion-mnist, cifar10 or folder:PATH "
+                             f"(default: {default})")
+    parser.add_argument("--data-dir", default="data", help="where the dataset files are (default: ./data)")
+    parser.add_argument("--download", action="store_true", help="fetch the dataset files if they are missing")
+
+
+def _positive(kind):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
+        if value <= 0:
+            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
+        return value
+    parse.__name__ = kind.__name__
+    return parse
+
+
+def _fraction(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 1:
+        raise argparse.ArgumentTypeError(f"expected a fraction in [0, 1), got {text!r}")
+    return value
+
+
+def _load_data(args, train, model_info=None):
+    from ..data.catalog import load_dataset
+
+    size = mode = None
+    if model_info:  # folders of images are read at the model's input size and colour mode
+        channels, height, width = model_info["input_shape"]
+        size, mode = (width, height), ("L" if channels == 1 else "RGB")
+    return load_dataset(args.dataset, train=train, root=args.data_dir, download=args.download, size=size, mode=mode)
+
+
+def _sample_shape(dataset):
+    shape = tuple(int(n) for n in dataset.data.shape[1:])
+    return shape if len(shape) == 3 else (1, *shape)
+
+
+def build_model(name, input_shape, num_classes):
+    """The zoo model ``name`` fitted to ``input_shape`` (C, H, W) and ``num_classes``, and its kwargs."""
+    from .. import models
+
+    spec = models.spec(name)
+    accepted = inspect.signature(spec.cls).parameters
+    wanted = {"in_channels": input_shape[0], "input_size": input_shape[1], "num_classes": num_classes}
+    kwargs = {k: v for k, v in wanted.items() if k in accepted}
+    if input_shape[1] != input_shape[2] and "input_size" in accepted:
+        raise CLIError(f"model {name} expects square inputs, got {input_shape[1]}x{input_shape[2]}")
+    return spec.build(**kwargs), kwargs
+
+
+# ------------------------------------------------------------------ train
+def add_train_command(commands):
+    parser = add_command(
+        commands, "train", "train a zoo model on a dataset",
+        "Train a model from the zoo. Writes a checkpoint every epoch, a CSV log, the final model file\n"
+        "and (with matplotlib) a plot of the curves into --out. With no arguments it trains LeNet-5 on\n"
+        "the embedded MNIST sample, offline.",
+        "examples:\n  cnnlab train\n  cnnlab train --model keras_mnist_convnet --dataset mnist --data-dir data "
+        "--epochs 10\n  cnnlab train --epochs 8 --resume        # continue an interrupted run",
+    )
+    parser.add_argument("--model", default="lenet5", help="zoo model name (see 'cnnlab models'; default: lenet5)")
+    _dataset_arguments(parser)
+    parser.add_argument("--epochs", type=_positive(int), default=5, help="epochs to train (default: 5)")
+    parser.add_argument("--batch-size", type=_positive(int), default=64, help="samples per step (default: 64)")
+    parser.add_argument("--lr", type=_positive(float), default=None,
+                        help="learning rate (default: 1e-3 for adam, 0.01 for sgd)")
+    parser.add_argument("--optimizer", choices=("adam", "sgd", "adamw", "rmsprop"), default="adam")
+    parser.add_argument("--val-split", type=_fraction, default=0.1,
+                        help="fraction of the training set held out for validation (default: 0.1)")
+    parser.add_argument("--early-stopping", type=_positive(int), metavar="PATIENCE", default=None,
+                        help="stop when val_loss has not improved for PATIENCE epochs, keeping the best weights")
+    parser.add_argument("--out", default=None, help="output folder (default: runs/MODEL)")
+    parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    parser.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same weights")
+    parser.add_argument("--quiet", action="store_true", help="print only where the results went")
+    parser.set_defaults(run=run_train)
+
+
+def run_train(args):
+    import cnnlab
+    from ..training import CSVLogger, EarlyStopping, ModelCheckpoint
+
+    out = args.out or DEFAULT_OUT.format(model=args.model)
+    checkpoint = os.path.join(out, "checkpoint.safetensors")
+    if args.resume and not os.path.isfile(checkpoint):
+        raise CLIError(f"--resume: no checkpoint to resume from at {checkpoint}")
+    train = _load_data(args, train=True)
+    test = _load_data(args, train=False)
+    input_shape = _sample_shape(train)
+    cnnlab.manual_seed(args.seed)
+    model, kwargs = build_model(args.model, input_shape, len(train.classes))
+    os.makedirs(out, exist_ok=True)
+    callbacks = [ModelCheckpoint(checkpoint), CSVLogger(os.path.join(out, "log.csv"))]
+    if args.early_stopping:
+        callbacks.append(EarlyStopping(patience=args.early_stopping, restore_best_weights=True))
+    history = cnnlab.fit(
+        model, train, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
+        validation_split=args.val_split, callbacks=callbacks, seed=args.seed, verbose=not args.quiet,
+        resume_from=checkpoint if args.resume else None,
+    )
+    info = {"model": args.model, "kwargs": kwargs, "input_shape": list(input_shape), "dataset": args.dataset,
+            "classes": [str(c) for c in train.classes]}
+    model_path = os.path.join(out, "model.safetensors")
+    cnnlab.save(model, model_path, info=info)
+    result = cnnlab.evaluate(model, test)
+    print(f"test accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f} on {len(test)} images")
+    print(f"model: {model_path}")
+    print(f"checkpoint: {checkpoint}")
+    print(f"log: {os.path.join(out, 'log.csv')}")
+    curves = _plot_curves(history, os.path.join(out, "curves.png"))
+    if curves:
+        print(f"curves: {curves}")
+    return 0
+
+
+def _plot_curves(history, path):
+    try:
+        from ..viz import plot_history
+    except ImportError:  # matplotlib is optional
+        return None
+    plot_history(history, path)
+    return path
+
+
+# --------------------------------------------------------------- evaluate
+def add_evaluate_command(commands):
+    parser = add_command(
+        commands, "evaluate", "loss, accuracy, per-class accuracy and confusion matrix of a model file",
+        "Evaluate a saved model on a dataset's test split.",
+        "examples:\n  cnnlab evaluate runs/lenet5/model.safetensors\n"
+        "  cnnlab evaluate model.safetensors --dataset mnist --data-dir data --json",
+    )
+    parser.add_argument("model", help="a model file written by 'cnnlab train' or cnnlab.save")
+    _dataset_arguments(parser, default=None)
+    parser.add_argument("--split", choices=("test", "train"), default="test")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run_evaluate)
+
+
+def _load_model(path):
+    import cnnlab
+
+    if not os.path.isfile(path):
+        raise CLIError(f"model file {path!r} does not exist")
+    return cnnlab.load(path), cnnlab.io.read_info(path)
+
+
+def run_evaluate(args):
+    import numpy as np
+
+    import cnnlab
+
+    model, info = _load_model(args.model)
+    args.dataset = args.dataset or info.get("dataset") or "mnist-sample"
+    data = _load_data(args, train=args.split == "train", model_info=info)
+    outputs = cnnlab.predict(model, data)
+    loss = cnnlab.evaluate(model, data, metrics=())["loss"]
+    targets = np.asarray(data.targets)
+    predicted = outputs.argmax(axis=1)
+    classes = [str(c) for c in getattr(data, "classes", range(outputs.shape[1]))]
+    confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
+    np.add.at(confusion, (targets, predicted), 1)
+    per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
+    report = {"accuracy": float((predicted == targets).mean()), "loss": float(loss), "samples": int(len(targets)),
+              "per_class_accuracy": dict(zip(classes, map(float, per_class))),
+              "confusion_matrix": confusion.tolist(), "classes": classes}
+    if args.json:
+        print(json.dumps(report))
+        return 0
+    print(f"accuracy {report['accuracy']:.4f}  loss {report['loss']:.4f}  ({report['samples']} images)")
+    width = max(len(c) for c in classes)
+    print("per-class accuracy:")
+    for name, value in report["per_class_accuracy"].items():
+        print(f"  {name:>{width}}  {value:.4f}")
+    print("confusion matrix (rows: true class, columns: predicted):")
+    cell = max(len(str(confusion.max())), width)
+    print(" " * (width + 2) + " ".join(f"{c:>{cell}}" for c in classes))
+    for name, row in zip(classes, confusion):
+        print(f"  {name:>{width}}" + " ".join(f"{v:>{cell}}" for v in row))
+    return 0
+
+
+# ---------------------------------------------------------------- predict
+def add_predict_command(commands):
+    parser = add_command(
+        commands, "predict", "classify image files with a model file",
+        "Classify images of any size or colour: each is converted the way the model's training data was\n"
+        "(grayscale or RGB, resized to the model's input, scaled to [0, 1]). MNIST-style models see\n"
+        "light digits on a dark background; with --invert auto (the default) a picture with a light\n"
+        "background is inverted first.",
+        "examples:\n  cnnlab predict runs/lenet5/model.safetensors my_digit.png\n"
+        "  cnnlab predict model.safetensors a.png b.jpg --top-k 3 --json",
+    )
+    parser.add_argument("model", help="a model file written by 'cnnlab train' or cnnlab.save")
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
+    parser.add_argument("--top-k", type=_positive(int), default=1, help="how many classes to show (default: 1)")
+    parser.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
+                        help="invert grayscale images (auto: when the background is light)")
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+    parser.set_defaults(run=run_predict)
+
+
+def load_image(path, input_shape, invert="auto"):
+    """An image file as a float32 (C, H, W) array in [0, 1], converted to ``input_shape``."""
+    import numpy as np
+
+    try:
+        from PIL import Image, UnidentifiedImageError
+    except ImportError:
+        raise CLIError("reading images needs Pillow: pip install pillow") from None
+    channels, height, width = input_shape
+    try:
+        with Image.open(path) as image:
+            image = image.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
+            array = np.asarray(image, dtype=np.float32) / 255
+    except FileNotFoundError:
+        raise CLIError(f"image {path!r} does not exist") from None
+    except (UnidentifiedImageError, OSError) as error:
+        raise CLIError(f"{path!r} is not a readable image ({error})") from None
+    if channels == 1:
+        border = np.concatenate([array[0], array[-1], array[:, 0], array[:, -1]])
+        if invert == "yes" or (invert == "auto" and border.mean() > 0.5):
+            array = 1 - array
+        return array[None]
+    return array.transpose(2, 0, 1)
+
+
+def run_predict(args):
+    import numpy as np
+
+    import cnnlab
+
+    model, info = _load_model(args.model)
+    if "input_shape" not in info:
+        raise CLIError(f"{args.model} does not record its input shape; save it with cnnlab train or "
+                       f"cnnlab.save(model, path, info={{'input_shape': [C, H, W], 'classes': [...]}})")
+    batch = np.stack([load_image(path, info["input_shape"], args.invert) for path in args.images])
+    logits = cnnlab.predict(model, batch)
+    probabilities = cnnlab.functional.softmax(cnnlab.Tensor(logits), dim=1).data
+    classes = info.get("classes") or [str(i) for i in range(logits.shape[1])]
+    k = min(args.top_k, len(classes))
+    results = []
+    for path, p in zip(args.images, probabilities):
+        top = np.argsort(-p)[:k]
+        results.append({"image": path, "predictions": [{"class": classes[i], "probability": float(p[i])} for i in top]})
+    if args.json:
+        print(json.dumps({"results": results}))
+        return 0
+    for result in results:
+        guesses = ", ".join(f"{g['class']} ({g['probability']:.1%})" for g in result["predictions"])
+        print(f"{result['image']}: {guesses}")
+    return 0
+
+
+# ---------------------------------------------------------------- lr-find
+def add_lr_find_command(commands):
+    parser = add_command(
+        commands, "lr-find", "the learning-rate range test: suggest a learning rate",
+        "Train briefly while the learning rate grows exponentially, record the smoothed loss, stop when\n"
+        "it diverges, and suggest the rate where the loss fell fastest. Writes a loss-vs-LR plot.",
+        "examples:\n  cnnlab lr-find\n  cnnlab lr-find --model simple_cnn --dataset cifar10 --data-dir data "
+        "--optimizer sgd",
+    )
+    parser.add_argument("--model", default="lenet5", help="zoo model name (default: lenet5)")
+    _dataset_arguments(parser)
+    parser.add_argument("--optimizer", choices=("adam", "sgd", "adamw", "rmsprop"), default="adam")
+    parser.add_argument("--batch-size", type=_positive(int), default=64)
+    parser.add_argument("--start-lr", type=_positive(float), default=1e-7)
+    parser.add_argument("--end-lr", type=_positive(float), default=10.0)
+    parser.add_argument("--steps", type=_positive(int), default=100, help="number of learning rates tried")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="lr_find.png", help="plot file (default: lr_find.png)")
+    parser.set_defaults(run=run_lr_find)
+
+
+def run_lr_find(args):
+    import cnnlab
+
+    train = _load_data(args, train=True)
+    cnnlab.manual_seed(args.seed)
+    model, _ = build_model(args.model, _sample_shape(train), len(train.classes))
+    result = cnnlab.find_lr(model, train, optimizer=args.optimizer, start_lr=args.start_lr, end_lr=args.end_lr,
+                            num_iter=args.steps, batch_size=args.batch_size, seed=args.seed)
+    print(f"suggested learning rate: {result.suggestion:.3g}")
+    try:
+        from ..viz import plot_lr_finder
+    except ImportError:
+        print("(install matplotlib for the loss-vs-LR plot)")
+        return 0
+    plot_lr_finder(result, args.out)
+    print(f"plot: {args.out}")
+    return 0

@@ -1,0 +1,76 @@
+"""``cnnlab summary``, ``models`` and ``datasets``: what the zoo and the data catalogue hold."""
+import os
+
+from .common import CLIError, add_command
+
+
+def add_summary_command(commands):
+    parser = add_command(
+        commands, "summary", "layer-by-layer output shapes, parameters and multiply-adds of a model",
+        "Print a model's layers with their output shapes and parameter counts, the totals, and the\n"
+        "multiply-adds of one forward pass. Takes a zoo name or a model file.",
+        "examples:\n  cnnlab summary lenet5\n  cnnlab summary tiny_vgg --input-shape 3 64 64\n"
+        "  cnnlab summary runs/lenet5/model.safetensors",
+    )
+    parser.add_argument("model", help="a zoo model name (see 'cnnlab models') or a model file")
+    parser.add_argument("--input-shape", type=int, nargs=3, metavar=("C", "H", "W"), default=None,
+                        help="one sample's shape (default: the model's own)")
+    parser.set_defaults(run=run_summary)
+
+
+def run_summary(args):
+    import cnnlab
+    from .. import models
+
+    if os.path.isfile(args.model):
+        model, info = cnnlab.load(args.model), cnnlab.io.read_info(args.model)
+        shape = info.get("input_shape")
+    elif args.model.endswith(".safetensors"):
+        raise CLIError(f"model file {args.model!r} does not exist")
+    else:
+        spec = models.spec(args.model)
+        shape = spec.input_shape
+        kwargs = {}
+        if args.input_shape:
+            from .training import build_model
+
+            model, kwargs = build_model(args.model, tuple(args.input_shape), 10)
+        else:
+            model = spec.build()
+    shape = tuple(args.input_shape or shape or ())
+    if len(shape) != 3:
+        raise CLIError("--input-shape C H W is needed: the model file does not record its input shape")
+    if min(shape) < 1:
+        raise CLIError(f"--input-shape: sizes must be positive, got {' '.join(map(str, shape))}")
+    print(cnnlab.summary(model, shape, print_fn=None))
+    return 0
+
+
+def add_models_command(commands):
+    parser = add_command(commands, "models", "list the zoo's models", "List the models 'cnnlab train' can build.",
+                         "example:\n  cnnlab models")
+    parser.set_defaults(run=run_models)
+
+
+def run_models(args):
+    from .. import models
+
+    for name in models.names():
+        spec = models.spec(name)
+        shape = "x".join(map(str, spec.input_shape))
+        print(f"{name:<20} {shape:<8} {spec.summary}")
+    return 0
+
+
+def add_datasets_command(commands):
+    parser = add_command(commands, "datasets", "list the datasets 'cnnlab train --dataset' takes",
+                         "List the dataset names and where their files come from.", "example:\n  cnnlab datasets")
+    parser.set_defaults(run=run_datasets)
+
+
+def run_datasets(args):
+    from ..data.catalog import DATASETS
+
+    for name, text in DATASETS.items():
+        print(f"{name:<14} {text}")
+    return 0
