@@ -113,8 +113,9 @@ def _divisor(fn, divisor_override):
 def _max_pool(fn, nd, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):
     kernel, stride, padding, dilation = _window_args(fn, input, nd, kernel_size, stride, padding, dilation,
                                                      ceil_mode)
-    values, indices = ops.max_pool(input, kernel, stride, padding, dilation, ceil_mode)
-    return (values, indices) if return_indices else values
+    if not return_indices:
+        return ops.max_pool_values(input, kernel, stride, padding, dilation, ceil_mode)
+    return ops.max_pool(input, kernel, stride, padding, dilation, ceil_mode)
 
 
 def max_pool2d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode=False, return_indices=False):

@@ -16,7 +16,7 @@ import math
 from ..backend import xp
 from ..shapes import conv_output_size
 from ..tensor import Tensor, from_op
-from .window import pad_constant, scatter_windows, sliding_windows, unpad_index
+from .window import pad_constant, scatter_windows, sliding_windows, unpad_index, writable_windows
 
 
 # ------------------------------------------------------------------ geometry
@@ -128,6 +128,53 @@ def max_pool(x, kernel, stride, padding, dilation, ceil_mode):
         first = _flat_index([first_inside(st, d) for st, d in zip(starts, dilation)], spatial)
         index = xp.where(outside, first, index)
     return _max_result(x, values, index, nd)
+
+
+def max_pool_values(x, kernel, stride, padding, dilation, ceil_mode):
+    """The values of :func:`max_pool` alone, through :func:`tiled_max_pool` where it applies."""
+    nd = len(kernel)
+    spatial = x.shape[-nd:]
+    tiled = (tuple(stride) == tuple(kernel) and not any(padding) and all(d == 1 for d in dilation)
+             and (not ceil_mode or all(n % k == 0 for n, k in zip(spatial, kernel))))
+    values = tiled_max_pool(x, kernel) if tiled else None
+    return values if values is not None else max_pool(x, kernel, stride, padding, dilation, ceil_mode)[0]
+
+
+def tiled_max_pool(x, kernel):
+    """Max pool over non-overlapping windows (stride = kernel, no padding, no dilation), without a window copy.
+
+    The idea: each kernel tap ``t`` of every window is one strided view of ``x``
+    (``x[..., t0::k0, t1::k1]`` cropped to whole windows), so the maximum is
+    ``prod(kernel)`` in-place ``maximum`` passes over those views, never a
+    ``(*out, *kernel)`` copy and an argmax. Backward walks the taps in the same
+    order and routes each output's gradient to the first tap equal to the
+    maximum (PyTorch's tie rule), writing straight into the tap's view of the
+    input gradient. Returns None when the result holds NaN, whose position
+    rule (last NaN) :func:`max_pool` handles.
+
+    Shapes: ``x (*lead, *spatial)`` -> ``(*lead, *out)``, ``out = spatial // kernel``.
+    """
+    nd = len(kernel)
+    out = tuple(n // k for n, k in zip(x.shape[-nd:], kernel))
+    taps = list(xp.ndindex(*kernel))
+    windows = sliding_windows(x.data, kernel, kernel, (1,) * nd, out)  # (*lead, *out, *kernel) view
+    values = windows[(Ellipsis,) + taps[0]].copy()
+    for tap in taps[1:]:
+        xp.maximum(values, windows[(Ellipsis,) + tap], out=values)
+    if xp.isnan(values).any():
+        return None
+
+    def backward(g):
+        grad = xp.zeros(x.shape, dtype=g.dtype)
+        grad_windows = writable_windows(grad, kernel, out)
+        unclaimed = xp.ones(values.shape, dtype=bool)
+        for tap in taps:
+            hit = windows[(Ellipsis,) + tap] == values
+            hit &= unclaimed
+            unclaimed &= ~hit
+            xp.multiply(g, hit, out=grad_windows[(Ellipsis,) + tap])
+        return (grad,)
+    return from_op(values, (x,), backward)
 
 
 def adaptive_max_pool(x, output_size):

@@ -48,6 +48,15 @@ def sliding_windows(x, kernel, stride, dilation, out=None):
                                            writeable=False)
 
 
+def writable_windows(x, kernel, out):
+    """A writable view ``(*lead, *out, *kernel)`` of the non-overlapping windows (stride = kernel) of ``x``."""
+    nd = len(kernel)
+    lead = x.ndim - nd
+    strides = x.strides
+    view_strides = strides[:lead] + tuple(st * k for st, k in zip(strides[lead:], kernel)) + strides[lead:]
+    return np.lib.stride_tricks.as_strided(x, x.shape[:lead] + tuple(out) + tuple(kernel), view_strides)
+
+
 def scatter_windows(grad_windows, padded_shape, kernel, stride, dilation):
     """The adjoint of ``sliding_windows``: add ``(*lead, *out, *kernel)`` window values into an array.
 
