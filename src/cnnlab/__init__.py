@@ -12,7 +12,7 @@ from .ops.elementwise import where  # noqa: E402
 from .ops.shape import concat, stack  # noqa: E402
 from .factory import arange, from_numpy, full, ones, ones_like, rand, randn, zeros, zeros_like  # noqa: E402
 from .random import manual_seed  # noqa: E402
-from . import functional, nn, optim, data, models, io  # noqa: E402
+from . import data, functional, io, kernels, models, nn, optim, shapes, signal  # noqa: E402
 from .io import load, save  # noqa: E402
 from .summary import summary  # noqa: E402
 from .training import evaluate, find_lr, fit, predict  # noqa: E402

@@ -22,6 +22,8 @@ def run_summary(args):
     import cnnlab
     from .. import models
 
+    if args.input_shape and min(args.input_shape) < 1:
+        raise CLIError(f"--input-shape: sizes must be positive, got {' '.join(map(str, args.input_shape))}")
     if os.path.isfile(args.model):
         model, info = cnnlab.load(args.model), cnnlab.io.read_info(args.model)
         shape = info.get("input_shape")
@@ -30,18 +32,15 @@ def run_summary(args):
     else:
         spec = models.spec(args.model)
         shape = spec.input_shape
-        kwargs = {}
         if args.input_shape:
             from .training import build_model
 
-            model, kwargs = build_model(args.model, tuple(args.input_shape), 10)
+            model, _ = build_model(args.model, tuple(args.input_shape), 10)
         else:
             model = spec.build()
     shape = tuple(args.input_shape or shape or ())
     if len(shape) != 3:
         raise CLIError("--input-shape C H W is needed: the model file does not record its input shape")
-    if min(shape) < 1:
-        raise CLIError(f"--input-shape: sizes must be positive, got {' '.join(map(str, shape))}")
     print(cnnlab.summary(model, shape, print_fn=None))
     return 0
 
