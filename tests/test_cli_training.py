@@ -102,14 +102,14 @@ def test_train_on_a_folder_of_images(tmp_path, capsys):
     rng = np.random.default_rng(0)
     for name, value in (("dark", 40), ("light", 210)):
         (tmp_path / "data" / name).mkdir(parents=True)
-        for i in range(12):
-            pixels = np.clip(rng.normal(value, 20, (28, 28)), 0, 255).astype(np.uint8)
+        for i in range(12):  # photos of mixed sizes and colours: read at the model's 1x28x28
+            pixels = np.clip(rng.normal(value, 20, (20 + 4 * i, 30, 3)), 0, 255).astype(np.uint8)
             Image.fromarray(pixels).save(tmp_path / "data" / name / f"{i}.png")
     code, out, err = run(capsys, "train", "--dataset", f"folder:{tmp_path / 'data'}", "--epochs", "2",
                          "--batch-size", "8", "--out", tmp_path / "run", "--quiet")
     assert code == 0, err
     info = cnnlab.io.read_info(tmp_path / "run" / "model.safetensors")
-    assert info["classes"] == ["dark", "light"] and info["input_shape"] == [3, 28, 28]
+    assert info["classes"] == ["dark", "light"] and info["input_shape"] == [1, 28, 28]
 
 
 @pytest.mark.parametrize("argv,message", [

@@ -50,6 +50,13 @@ def _load_data(args, train, model_info=None):
     return load_dataset(args.dataset, train=train, root=args.data_dir, download=args.download, size=size, mode=mode)
 
 
+def _native_input(model_name):
+    """The zoo model's own input shape, at which folders of images are read."""
+    from .. import models
+
+    return {"input_shape": models.spec(model_name).input_shape}
+
+
 def _sample_shape(dataset):
     shape = tuple(int(n) for n in dataset.data.shape[1:])
     return shape if len(shape) == 3 else (1, *shape)
@@ -104,8 +111,9 @@ def run_train(args):
     checkpoint = os.path.join(out, "checkpoint.safetensors")
     if args.resume and not os.path.isfile(checkpoint):
         raise CLIError(f"--resume: no checkpoint to resume from at {checkpoint}")
-    train = _load_data(args, train=True)
-    test = _load_data(args, train=False)
+    native = _native_input(args.model)
+    train = _load_data(args, train=True, model_info=native)
+    test = _load_data(args, train=False, model_info=native)
     input_shape = _sample_shape(train)
     cnnlab.manual_seed(args.seed)
     model, kwargs = build_model(args.model, input_shape, len(train.classes))
@@ -296,7 +304,7 @@ def add_lr_find_command(commands):
 def run_lr_find(args):
     import cnnlab
 
-    train = _load_data(args, train=True)
+    train = _load_data(args, train=True, model_info=_native_input(args.model))
     cnnlab.manual_seed(args.seed)
     model, _ = build_model(args.model, _sample_shape(train), len(train.classes))
     result = cnnlab.find_lr(model, train, optimizer=args.optimizer, start_lr=args.start_lr, end_lr=args.end_lr,
