@@ -6,7 +6,6 @@ weight ``(out_channels, in_channels / groups, *kernel_size)`` (transposed:
 ``(out_channels,)``; ``reset_parameters`` initialises them as PyTorch does;
 ``forward`` calls the functional op (``F.conv2d``, ``F.conv_transpose2d``, ...).
 """
-import math
 import operator
 
 from .. import functional as F
@@ -75,10 +74,7 @@ class _ConvNd(Module):
 
     def reset_parameters(self):
         """PyTorch's default: weight ``kaiming_uniform_(a=sqrt(5))``, i.e. U(+-1/sqrt(fan_in)); bias the same bound."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = init.default_bias_bound(self.weight)
-            init.uniform_(self.bias, -bound, bound)
+        init.default_layer_init_(self.weight, self.bias)
 
 
 class _Conv(_ConvNd):

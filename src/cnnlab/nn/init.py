@@ -167,6 +167,15 @@ def kaiming_normal_(tensor, a=0, mode="fan_in", nonlinearity="leaky_relu", gener
     return normal_(tensor, 0.0, std, generator)
 
 
+def default_layer_init_(weight, bias=None):
+    """PyTorch's default for Conv and Linear: weight ``kaiming_uniform_(a=sqrt(5))``, i.e.
+    U(-1/sqrt(fan_in), 1/sqrt(fan_in)), and the bias (if any) uniform in the same bound."""
+    kaiming_uniform_(weight, a=math.sqrt(5))
+    if bias is not None:
+        bound = default_bias_bound(weight)
+        uniform_(bias, -bound, bound)
+
+
 def default_bias_bound(weight):
     """``1 / sqrt(fan_in)`` of ``weight`` (0 when fan_in is 0): Conv and Linear biases start in U(-bound, bound)."""
     fan_in, _ = fan_in_and_fan_out(weight)

@@ -1,5 +1,4 @@
 """Linear (fully connected), Identity and Flatten layers, as in ``torch.nn``."""
-import math
 
 from .. import functional as F
 from ..backend import default_float, xp
@@ -44,10 +43,7 @@ class Linear(Module):
 
     def reset_parameters(self):
         """PyTorch's default: weight ``kaiming_uniform_(a=sqrt(5))``, i.e. U(+-1/sqrt(in_features)); bias alike."""
-        init.kaiming_uniform_(self.weight, a=math.sqrt(5))
-        if self.bias is not None:
-            bound = init.default_bias_bound(self.weight)
-            init.uniform_(self.bias, -bound, bound)
+        init.default_layer_init_(self.weight, self.bias)
 
     def forward(self, input):
         return F.linear(input, self.weight, self.bias)
