@@ -158,14 +158,14 @@ def tiled_max_pool(x, kernel):
     out = tuple(n // k for n, k in zip(x.shape[-nd:], kernel))
     taps = list(xp.ndindex(*kernel))
     windows = sliding_windows(x.data, kernel, kernel, (1,) * nd, out)  # (*lead, *out, *kernel) view
-    values = windows[(Ellipsis,) + taps[0]].copy()
+    values = windows[(Ellipsis,) + taps[0]].copy(order="K")  # keeps x's memory layout (e.g. channels-last)
     for tap in taps[1:]:
         xp.maximum(values, windows[(Ellipsis,) + tap], out=values)
     if xp.isnan(values).any():
         return None
 
     def backward(g):
-        grad = xp.zeros(x.shape, dtype=g.dtype)
+        grad = xp.zeros_like(x.data, dtype=g.dtype)  # x's memory layout, so each tap's pass runs over like strides
         grad_windows = writable_windows(grad, kernel, out)
         unclaimed = xp.ones(values.shape, dtype=bool)
         for tap in taps:
