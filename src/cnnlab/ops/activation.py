@@ -7,6 +7,7 @@ import math
 
 from ..backend import default_float, is_float, xp
 from ..tensor import Tensor, from_op
+from .blas import matmul
 
 # ------------------------------------------------------------------- erf
 # W. J. Cody, "Rational Chebyshev approximations for the error function",
@@ -198,14 +199,14 @@ def log_softmax(a, dim):
 # ----------------------------------------------------------------- linear
 def linear(x, weight, bias=None):
     """``x W^T + b`` over any leading dims of ``x``: one matmul forward, one per gradient."""
-    out = x.data @ weight.data.T
+    out = matmul(x.data, weight.data.T)
     if bias is not None:
         out += bias.data
 
     def backward(g):
         rows = g.reshape(-1, g.shape[-1])
-        gx = g @ weight.data if x.requires_grad else None
-        gw = rows.T @ x.data.reshape(-1, x.shape[-1]) if weight.requires_grad else None
+        gx = matmul(g, weight.data) if x.requires_grad else None
+        gw = matmul(rows.T, x.data.reshape(-1, x.shape[-1])) if weight.requires_grad else None
         gb = rows.sum(axis=0) if bias is not None and bias.requires_grad else None
         return gx, gw, gb
     parents = (x, weight) if bias is None else (x, weight, bias)
