@@ -102,3 +102,22 @@ def test_blas_matmul_equals_numpy_matmul_on_either_side_of_the_threshold(rng, mo
     for threshold in (0, 2 ** 40):
         monkeypatch.setattr(blas, "SINGLE_THREAD_FLOPS", threshold)
         np.testing.assert_array_equal(blas.matmul(a, b), a @ b)
+
+
+def test_blas_matmul_leaves_the_thread_count_alone_outside_the_main_thread(rng, monkeypatch):
+    import threading
+    calls = []
+    if blas._THREADS is not None:
+        get, set_ = blas._THREADS
+        monkeypatch.setattr(blas, "_THREADS", (get, lambda n: (calls.append(n), set_(n))))
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 5))
+    results = []
+    worker = threading.Thread(target=lambda: results.append(blas.matmul(a, b)))
+    worker.start()
+    worker.join()
+    np.testing.assert_array_equal(results[0], a @ b)
+    assert calls == []
+    if blas._THREADS is not None and blas._THREADS[0]() > 1:  # the main thread pins and restores
+        threads = blas._THREADS[0]()
+        blas.matmul(a, b)
+        assert calls == [1, threads]

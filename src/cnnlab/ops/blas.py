@@ -9,10 +9,16 @@ threads and 0.1 ms on one; the im2col GEMM of lenet5's second layer,
 ``SINGLE_THREAD_FLOPS`` therefore run with the BLAS pinned to one thread (the
 thread count is restored afterwards); larger ones, where threads pay, are left
 alone. When the BLAS is not NumPy's bundled OpenBLAS the products run unchanged.
+
+The thread count is a process-wide setting that OpenBLAS does not expect to
+change while another thread is inside a BLAS call, so only the main thread pins
+it; products computed in other threads (the explain server's handlers, a user's
+thread pool) run unchanged.
 """
 import ctypes
 import glob
 import os
+import threading
 
 from ..backend import xp
 
@@ -51,7 +57,8 @@ def matmul(a, b):
     >>> matmul(numpy.ones((2, 3)), numpy.ones((3, 4))).shape
     (2, 4)
     """
-    if _THREADS is None or _flops(a.shape, b.shape) >= SINGLE_THREAD_FLOPS:
+    if (_THREADS is None or _flops(a.shape, b.shape) >= SINGLE_THREAD_FLOPS
+            or threading.current_thread() is not threading.main_thread()):
         return a @ b
     get, set_ = _THREADS
     threads = get()
