@@ -79,14 +79,14 @@ def test_winograd_transforms_are_adjoint_pairs(rng):
     ((1, 1), (1, 1), 1, (3, 3), 127, "gemm_nhwc"),   # too few channels for Winograd
     ((2, 2), (1, 1), 1, (3, 3), 128, "gemm_nhwc"),   # stride
     ((1, 1), (2, 2), 1, (3, 3), 128, "gemm_nhwc"),   # dilation
-    ((1, 1), (1, 1), 2, (3, 3), 128, "gemm_batched"),  # groups
+    ((1, 1), (1, 1), 2, (3, 3), 128, "im2col"),      # groups
     ((1, 1), (1, 1), 1, (5, 5), 128, "gemm_nhwc"),   # kernel size
-    ((1, 1), (1, 1), 1, (5, 5), 16, "gemm_batched"),   # narrow
+    ((1, 1), (1, 1), 1, (5, 5), 16, "im2col"),       # narrow
 ])
 def test_the_algorithm_choice_is_a_fixed_rule_on_shapes(stride, dilation, groups, kernel, channels, expected):
     x_shape, w_shape = (8, channels, 12, 12), (channels, channels // groups) + kernel
     assert ops.conv_algorithm(x_shape, w_shape, stride, dilation, groups) == expected
-    assert ops.conv_algorithm((8, 16, 12), (16, 16, 3), (1,), (1,), 1) == "gemm_batched"  # 1-D
+    assert ops.conv_algorithm((8, 16, 12), (16, 16, 3), (1,), (1,), 1) == "im2col"  # 1-D
 
 
 def test_conv2d_through_the_auto_choice_matches_torch(rng):

@@ -8,7 +8,10 @@ threads and 0.1 ms on one; the im2col GEMM of lenet5's second layer,
 ``(16, 150) @ (150, 12800)``, 16 ms against 0.9 ms. Products below
 ``SINGLE_THREAD_FLOPS`` therefore run with the BLAS pinned to one thread (the
 thread count is restored afterwards); larger ones, where threads pay, are left
-alone. When the BLAS is not NumPy's bundled OpenBLAS the products run unchanged.
+alone. The price on an idle machine, where two threads would have helped a
+little: lenet5 training 7% slower, simple_cnn 11%; with another process holding
+both cores it is 54% and 38% faster. Set ``CNNLAB_SINGLE_THREAD_FLOPS=0`` on a
+machine known to be idle. When the BLAS is not NumPy's bundled OpenBLAS the products run unchanged.
 
 The thread count is a process-wide setting that OpenBLAS does not expect to
 change while another thread is inside a BLAS call, so only the main thread pins
@@ -22,8 +25,19 @@ import threading
 
 from ..backend import xp
 
-#: GEMMs of fewer floating-point operations (``2 M N K``) than this run on one BLAS thread.
-SINGLE_THREAD_FLOPS = 2 ** 27
+#: GEMMs of fewer floating-point operations (``2 M N K``) than this run on one BLAS thread;
+#: the environment variable ``CNNLAB_SINGLE_THREAD_FLOPS`` overrides it (0 turns the pinning off).
+def _threshold_from_environment(default=2 ** 27):
+    """``CNNLAB_SINGLE_THREAD_FLOPS`` as a non-negative int, ``default`` when unset."""
+    text = os.environ.get("CNNLAB_SINGLE_THREAD_FLOPS", "").strip()
+    if not text:
+        return default
+    if not text.isdigit():
+        raise ValueError(f"CNNLAB_SINGLE_THREAD_FLOPS must be a non-negative integer, got {text!r}")
+    return int(text)
+
+
+SINGLE_THREAD_FLOPS = _threshold_from_environment()
 
 
 def _openblas_thread_functions():

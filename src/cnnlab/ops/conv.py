@@ -12,9 +12,8 @@ through ``im2col``/``col2im`` and the three products (``weight_times_cols``,
 ``weight_transposed_times``, ``weight_grad``), so other algorithms plug in beside them: :func:`conv_algorithm` picks, by a
 fixed and inspectable rule on the layer's shape, between this im2col + GEMM
 path, a channels-last GEMM (output positions as the GEMM's rows, so the product
-is the channels-last output and no transposing copy is made; for wide layers),
-one small GEMM per sample whose products already are the NCHW output (for
-narrow layers), and Winograd's F(2x2, 3x3) (:mod:`cnnlab.ops.winograd`) for 3x3 stride-1
+is the channels-last output and no transposing copy is made; for wide layers)
+and Winograd's F(2x2, 3x3) (:mod:`cnnlab.ops.winograd`) for 3x3 stride-1
 convolutions with enough channels to make the GEMMs dominate. All agree to
 float32 round-off; tests check each against the others and against PyTorch.
 """
@@ -202,64 +201,6 @@ def _conv_gemm_nhwc(x, w, b, stride, padding, dilation):
     return from_op(y, (x, w) if b is None else (x, w, b), backward)
 
 
-# ------------------------------------------------- batch-major im2col (NCHW)
-
-
-def im2col_per_sample(x, kernel, stride, padding, dilation, groups, out):
-    """The windows of ``x (N, C, *in)`` as one matrix per sample and group: ``(N, G, C/G * K, L)``.
-
-    Rows ``(c, *k)``, columns the output positions ``L``; one copy of the input.
-    """
-    batch, channels, nd = x.shape[0], x.shape[1], len(kernel)
-    windows = sliding_windows(pad_constant(x, padding), kernel, stride, dilation, out)  # (N, C, *out, *k)
-    windows = windows.reshape((batch, groups, channels // groups) + windows.shape[2:])
-    # (N, G, Cg, *out, *k) -> (N, G, Cg, *k, *out)
-    order = (0, 1, 2) + tuple(range(3 + nd, 3 + 2 * nd)) + tuple(range(3, 3 + nd))
-    cols = xp.ascontiguousarray(windows.transpose(order))
-    return cols.reshape(batch, groups, channels // groups * _prod(kernel), _prod(out))
-
-
-def col2im_per_sample(cols, input_shape, kernel, stride, padding, dilation, out):
-    """The adjoint of :func:`im2col_per_sample`: add ``(N, G, C/G * K, L)`` columns back into ``input_shape``."""
-    batch, channels, nd = input_shape[0], input_shape[1], len(kernel)
-    cols = cols.reshape((batch, channels) + tuple(kernel) + tuple(out))
-    windows = cols.transpose((0, 1) + tuple(range(2 + nd, 2 + 2 * nd)) + tuple(range(2, 2 + nd)))  # a view
-    padded = input_shape[:2] + tuple(n + b + a for n, (b, a) in zip(input_shape[2:], padding))
-    grad = scatter_windows(windows, padded, kernel, stride, dilation)
-    return grad[unpad_index(padding, input_shape[2:])]
-
-
-def _conv_gemm_batched(x, w, b, stride, padding, dilation, groups):
-    """:func:`conv` as one small GEMM per sample and group, ``w (G, O/G, C/G * K) @ cols (N, G, C/G * K, L)``.
-
-    The idea: with the batch as the GEMMs' outer (batched) axis, their product
-    ``(N, G, O/G, L)`` is already the ``(N, O, *out)`` output, so neither the
-    output (forward) nor its gradient (backward) goes through a transposing
-    copy, as they do in the im2col path's single ``(O, N * L)`` GEMM. Backward:
-    ``dcols = w^T @ g`` per sample, added back by :func:`col2im_per_sample`, and
-    ``dW = sum over n of g_n @ cols_n^T``. Reference: Chellapilla et al. (2006);
-    Caffe's per-image im2col.
-    """
-    kernel = w.shape[2:]
-    out = conv_output_shape(x.shape[2:], kernel, stride, padding, dilation)
-    cols = im2col_per_sample(x.data, kernel, stride, padding, dilation, groups, out)
-    w_rows = _weight_matrix(w.data, groups)  # (G, O/G, C/G * K)
-    y = _add_bias(matmul(w_rows, cols).reshape((x.shape[0], w.shape[0]) + tuple(out)), b)
-    if not w.requires_grad:
-        cols = None  # only the weight gradient needs the im2col matrices
-
-    def backward(g):
-        rows = g.reshape(x.shape[0], groups, w.shape[0] // groups, _prod(out))  # a view when g is contiguous
-        gx = gw = None
-        if x.requires_grad:
-            gcols = matmul(w_rows.swapaxes(-1, -2), rows)
-            gx = col2im_per_sample(gcols, x.shape, kernel, stride, padding, dilation, out)
-        if w.requires_grad:
-            gw = matmul(rows, cols.swapaxes(-1, -2)).sum(axis=0).reshape(w.shape)
-        return gx, gw, _bias_grad(g, b)
-    return from_op(y, (x, w) if b is None else (x, w, b), backward)
-
-
 # --------------------------------------------------------------- the GEMMs
 
 
@@ -325,21 +266,20 @@ WINOGRAD_MIN_CHANNELS = 128
 #: 6-16-channel layers (lenet5, simple_cnn, tiny_vgg) im2col stayed faster (lenet5 step 37 vs 56 ms).
 NHWC_MIN_OUT_CHANNELS = 32
 
-# Below that, the per-sample GEMMs (``'gemm_batched'``) replace im2col's single GEMM: batch-512 inference
-# 54 -> 22 ms (lenet5), 78 -> 36 ms (simple_cnn), 654 -> 340 ms (tiny_vgg); training steps unchanged
-# (lenet5 20.2 vs 19.7 ms, simple_cnn 20.4 vs 20.5 ms), 2 cores with both busy.
+# A per-sample GEMM for the narrow layers (``w (O, C*K) @ cols_n (C*K, L)`` batched over samples, whose
+# product already is the NCHW output, so no transposing copy) was measured and dropped: on the idle machine,
+# same BLAS settings, training steps were level with im2col's (lenet5 5230 vs 5380 img/s, simple_cnn 6200
+# vs 6200) and batch-512 inference slower (lenet5 23600 vs 24900, simple_cnn 13800 vs 15700).
 
 
 def conv_algorithm(x_shape, w_shape, stride, dilation, groups):
-    """The algorithm :func:`conv` uses for these shapes: ``'winograd'``, ``'gemm_nhwc'`` or ``'gemm_batched'``.
+    """The algorithm :func:`conv` uses for these shapes: ``'winograd'``, ``'gemm_nhwc'`` or ``'im2col'``.
 
     Winograd F(2x2, 3x3) serves 2-D 3x3 kernels with stride 1, dilation 1, one
     group and at least ``WINOGRAD_MIN_CHANNELS`` input and output channels; the
     channels-last GEMM (:func:`_conv_gemm_nhwc`) serves other one-group layers with
-    at least ``NHWC_MIN_OUT_CHANNELS`` output channels; the per-sample GEMMs
-    (:func:`_conv_gemm_batched`) the rest. The im2col path is never chosen: it is
-    the reference the others are tested against. The rule depends only on the
-    shapes, so a layer always takes the same path.
+    at least ``NHWC_MIN_OUT_CHANNELS`` output channels; im2col the rest. The rule
+    depends only on the shapes, so a layer always takes the same path.
     """
     if (len(w_shape) == 4 and tuple(w_shape[2:]) == (3, 3) and tuple(stride) == (1, 1)
             and tuple(dilation) == (1, 1) and groups == 1
@@ -347,7 +287,7 @@ def conv_algorithm(x_shape, w_shape, stride, dilation, groups):
         return "winograd"
     if groups == 1 and w_shape[0] >= NHWC_MIN_OUT_CHANNELS:
         return "gemm_nhwc"
-    return "gemm_batched"
+    return "im2col"
 
 
 def conv(x, w, b, stride, padding, dilation, groups, algorithm="auto"):
@@ -355,8 +295,8 @@ def conv(x, w, b, stride, padding, dilation, groups, algorithm="auto"):
 
     ``stride`` and ``dilation`` are tuples, ``padding`` is ``((before, after), ...)``,
     one entry per spatial dim; arguments are already validated. ``algorithm`` is
-    ``'auto'`` (:func:`conv_algorithm`'s choice), ``'im2col'``, ``'gemm_batched'``,
-    ``'gemm_nhwc'`` (one group only) or ``'winograd'`` (which must apply).
+    ``'auto'`` (:func:`conv_algorithm`'s choice), ``'im2col'``, ``'gemm_nhwc'``
+    (one group only) or ``'winograd'`` (which must apply).
     """
     if algorithm == "auto":
         algorithm = conv_algorithm(x.shape, w.shape, stride, dilation, groups)
@@ -364,8 +304,6 @@ def conv(x, w, b, stride, padding, dilation, groups, algorithm="auto"):
         return _conv_winograd(x, w, b, padding)
     if algorithm == "gemm_nhwc":
         return _conv_gemm_nhwc(x, w, b, stride, padding, dilation)
-    if algorithm == "gemm_batched":
-        return _conv_gemm_batched(x, w, b, stride, padding, dilation, groups)
     kernel = w.shape[2:]
     out = conv_output_shape(x.shape[2:], kernel, stride, padding, dilation)
     cols = im2col(x.data, kernel, stride, padding, dilation, groups, out)

@@ -1,0 +1,48 @@
+"""ops.blas.matmul: NumPy's matmul, with small products pinned to one BLAS thread from the main thread."""
+
+import threading
+
+import numpy as np
+import pytest
+
+from cnnlab.ops import blas
+
+
+@pytest.mark.parametrize("a_shape,b_shape", [((3, 4), (4, 5)), ((2, 3, 4), (4, 5)), ((3, 4), (6, 4, 5)),
+                                             ((4,), (4, 5)), ((3, 4), (4,))])
+def test_blas_matmul_equals_numpy_matmul_on_either_side_of_the_threshold(rng, monkeypatch, a_shape, b_shape):
+    a, b = rng.standard_normal(a_shape), rng.standard_normal(b_shape)
+    for threshold in (0, 2 ** 40):
+        monkeypatch.setattr(blas, "SINGLE_THREAD_FLOPS", threshold)
+        np.testing.assert_array_equal(blas.matmul(a, b), a @ b)
+
+
+def test_blas_matmul_leaves_the_thread_count_alone_outside_the_main_thread(rng, monkeypatch):
+    monkeypatch.setattr(blas, "SINGLE_THREAD_FLOPS", 2 ** 27)
+    calls = []
+    if blas._THREADS is not None:
+        get, set_ = blas._THREADS
+        monkeypatch.setattr(blas, "_THREADS", (get, lambda n: (calls.append(n), set_(n))))
+    a, b = rng.standard_normal((3, 4)), rng.standard_normal((4, 5))
+    results = []
+    worker = threading.Thread(target=lambda: results.append(blas.matmul(a, b)))
+    worker.start()
+    worker.join()
+    np.testing.assert_array_equal(results[0], a @ b)
+    assert calls == []
+    if blas._THREADS is not None and blas._THREADS[0]() > 1:  # the main thread pins and restores
+        threads = blas._THREADS[0]()
+        blas.matmul(a, b)
+        assert calls == [1, threads]
+
+
+@pytest.mark.parametrize("text,expected", [("", 2 ** 27), ("0", 0), (" 4096 ", 4096)])
+def test_the_threshold_comes_from_the_environment(monkeypatch, text, expected):
+    monkeypatch.setenv("CNNLAB_SINGLE_THREAD_FLOPS", text)
+    assert blas._threshold_from_environment() == expected
+
+
+def test_a_bad_threshold_in_the_environment_is_named(monkeypatch):
+    monkeypatch.setenv("CNNLAB_SINGLE_THREAD_FLOPS", "lots")
+    with pytest.raises(ValueError, match=r"CNNLAB_SINGLE_THREAD_FLOPS must be a non-negative integer, got 'lots'"):
+        blas._threshold_from_environment()
