@@ -22,18 +22,25 @@ import ctypes
 import glob
 import os
 import threading
+import warnings
 
 from ..backend import xp
 
 #: GEMMs of fewer floating-point operations (``2 M N K``) than this run on one BLAS thread;
 #: the environment variable ``CNNLAB_SINGLE_THREAD_FLOPS`` overrides it (0 turns the pinning off).
 def _threshold_from_environment(default=2 ** 27):
-    """``CNNLAB_SINGLE_THREAD_FLOPS`` as a non-negative int, ``default`` when unset."""
+    """``CNNLAB_SINGLE_THREAD_FLOPS`` as a non-negative int; ``default`` when unset, or with a warning when invalid.
+
+    A warning rather than an error: the variable is read when cnnlab is imported,
+    and a mistyped setting should cost speed, not every program that imports it.
+    """
     text = os.environ.get("CNNLAB_SINGLE_THREAD_FLOPS", "").strip()
     if not text:
         return default
     if not text.isdigit():
-        raise ValueError(f"CNNLAB_SINGLE_THREAD_FLOPS must be a non-negative integer, got {text!r}")
+        warnings.warn(f"CNNLAB_SINGLE_THREAD_FLOPS must be a non-negative integer, got {text!r}; "
+                      f"using {default}", RuntimeWarning, stacklevel=2)
+        return default
     return int(text)
 
 
