@@ -7,6 +7,7 @@
 
 __version__ = "0.1.0"
 
+from . import allocator  # noqa: E402,F401  (keeps freed memory for the next step: see its docstring)
 from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor  # noqa: E402
 from .ops.elementwise import where  # noqa: E402
 from .ops.shape import concat, stack  # noqa: E402
