@@ -7,8 +7,9 @@ the kernel and unmapped when freed, and the heap above 128 KiB of free space is
 handed back, so every step pays a page fault per 4 KiB it touches, plus the
 unmapping (freeing one 192 KB gradient took 1.2 ms). Raising three settings
 makes the heap keep and reuse that memory instead: measured on 2 cores,
-alternating runs, lenet5 training 7.3k -> 9.9k img/s and batch-512 inference
-25.8k -> 29.7k img/s, simple_cnn inference 15.6k -> 19.7k img/s.
+alternating runs in separate processes, lenet5 training 5.6-6.4k -> 9.4-9.6k
+img/s and batch-512 inference 25.3-25.9k -> 29.2k img/s, tiny_vgg training
+580-590 -> 720-730 img/s; simple_cnn and keras_mnist_convnet level.
 
 The price is that the process keeps its peak heap between steps rather than
 returning it, which a training loop reaches again at the next step anyway.

@@ -11,7 +11,8 @@ thread count is restored afterwards); larger ones, where threads pay, are left
 alone. The price on an idle machine, where two threads would have helped a
 little: lenet5 training 7% slower, simple_cnn 11%; with another process holding
 both cores it is 54% and 38% faster. Set ``CNNLAB_SINGLE_THREAD_FLOPS=0`` on a
-machine known to be idle. When the BLAS is not NumPy's bundled OpenBLAS the products run unchanged.
+machine known to be idle. When the BLAS is not NumPy's bundled OpenBLAS the
+products run unchanged.
 
 The thread count is a process-wide setting that OpenBLAS does not expect to
 change while another thread is inside a BLAS call, so only the main thread pins
@@ -26,8 +27,7 @@ import warnings
 
 from ..backend import xp
 
-#: GEMMs of fewer floating-point operations (``2 M N K``) than this run on one BLAS thread;
-#: the environment variable ``CNNLAB_SINGLE_THREAD_FLOPS`` overrides it (0 turns the pinning off).
+
 def _threshold_from_environment(default=2 ** 27):
     """``CNNLAB_SINGLE_THREAD_FLOPS`` as a non-negative int; ``default`` when unset, or with a warning when invalid.
 
@@ -44,6 +44,8 @@ def _threshold_from_environment(default=2 ** 27):
     return int(text)
 
 
+#: GEMMs of fewer floating-point operations (``2 M N K``) than this run on one BLAS thread;
+#: the environment variable ``CNNLAB_SINGLE_THREAD_FLOPS`` overrides it (0 turns the pinning off).
 SINGLE_THREAD_FLOPS = _threshold_from_environment()
 
 
