@@ -101,6 +101,21 @@ def check_op(ours, theirs, *arrays, dtype=np.float32, rtol=None, grad=True, seed
             assert_close(got, expected, rtol)
 
 
+def assert_conv_algorithm_matches(ours, reference, x, w, b, g, padding, stride=(1, 1), dilation=(1, 1), rtol=1e-5):
+    """``ours`` and ``reference`` (output, input, weight and bias gradients of one conv algorithm each) against
+    each other and against torch's conv2d on the same arrays; ``padding`` is ``((top, bottom), (left, right))``."""
+    torch = pytest.importorskip("torch")
+    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
+    padded = torch.nn.functional.pad(tx, padding[1] + padding[0])
+    ty = torch.nn.functional.conv2d(padded, tw, tb, stride, dilation=dilation)
+    ty.backward(torch.tensor(g))
+    theirs = (ty.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy())
+    for mine, ref, torch_ref in zip(ours, reference, theirs):
+        assert mine.dtype == x.dtype
+        assert_close(mine, ref, rtol)
+        assert_close(mine, torch_ref, rtol)
+
+
 def raises(error, *fragments):
     """``pytest.raises`` that also asserts each fragment appears in the message."""
     return pytest.raises(error, match="(?s)" + "".join(f"(?=.*{re.escape(f)})" for f in fragments))

@@ -7,7 +7,7 @@ import cnnlab
 import cnnlab.functional as F
 from cnnlab.ops import conv as ops
 from cnnlab.ops import winograd
-from helpers import assert_close, gradcheck
+from helpers import assert_close, assert_conv_algorithm_matches, gradcheck
 
 torch = pytest.importorskip("torch")
 
@@ -37,14 +37,7 @@ def test_winograd_matches_im2col_and_torch(rng, dtype, n, c, h, width, o, paddin
     g = rng.standard_normal((n, o) + out).astype(dtype)
     ours = run("winograd", x, w, b, padding, g)
     reference = run("im2col", x, w, b, padding, g)
-    tx, tw, tb = (torch.tensor(a, requires_grad=True) for a in (x, w, b))
-    ty = torch.nn.functional.conv2d(tx, tw, tb, padding=padding)
-    ty.backward(torch.tensor(g))
-    theirs = (ty.detach().numpy(), tx.grad.numpy(), tw.grad.numpy(), tb.grad.numpy())
-    for mine, ref, torch_ref in zip(ours, reference, theirs):
-        assert mine.dtype == dtype
-        assert_close(mine, ref, TOL[dtype])
-        assert_close(mine, torch_ref, TOL[dtype])
+    assert_conv_algorithm_matches(ours, reference, x, w, b, g, tuple((p, p) for p in padding), rtol=TOL[dtype])
 
 
 @pytest.mark.parametrize("needs", [(True, False), (False, True)])
