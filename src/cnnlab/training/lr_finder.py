@@ -10,6 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..data import DataLoader
+from ..runtime import process_tuning
 from .trainer import Trainer, as_dataset
 
 
@@ -62,30 +63,31 @@ def find_lr(model, train, *, loss="cross_entropy", optimizer="sgd", start_lr=1e-
     factor = (end_lr / start_lr) ** (1 / (num_iter - 1))
     lrs, losses, average, best = [], [], 0.0, np.inf
     model.train()
-    try:
-        step = 0
-        while step < num_iter:
-            for x, y in loader:
-                lr = start_lr * factor ** step
-                for group in trainer.optimizer.param_groups:
-                    group["lr"] = lr
-                _, value = trainer.train_step(x, y)
-                value = value.item()
-                average = smooth * average + (1 - smooth) * value
-                smoothed = average / (1 - smooth ** (step + 1))
-                if not np.isfinite(smoothed) or (step > 0 and smoothed > diverge * best):
-                    step = num_iter
-                    break
-                best = min(best, smoothed)
-                lrs.append(lr)
-                losses.append(smoothed)
-                step += 1
-                if step >= num_iter:
-                    break
-            if len(loader) == 0:
-                raise ValueError("find_lr: the training data gives no batch")
-    finally:
-        model.load_state_dict(saved)
+    with process_tuning():
+        try:
+            step = 0
+            while step < num_iter:
+                for x, y in loader:
+                    lr = start_lr * factor ** step
+                    for group in trainer.optimizer.param_groups:
+                        group["lr"] = lr
+                    _, value = trainer.train_step(x, y)
+                    value = value.item()
+                    average = smooth * average + (1 - smooth) * value
+                    smoothed = average / (1 - smooth ** (step + 1))
+                    if not np.isfinite(smoothed) or (step > 0 and smoothed > diverge * best):
+                        step = num_iter
+                        break
+                    best = min(best, smoothed)
+                    lrs.append(lr)
+                    losses.append(smoothed)
+                    step += 1
+                    if step >= num_iter:
+                        break
+                if len(loader) == 0:
+                    raise ValueError("find_lr: the training data gives no batch")
+        finally:
+            model.load_state_dict(saved)
     if len(lrs) < 2:
         raise ValueError(f"find_lr: the loss diverged at once (start_lr={start_lr}); try a smaller start_lr")
     return LRFinderResult(lrs, losses, suggest(lrs, losses))

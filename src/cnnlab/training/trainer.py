@@ -9,6 +9,7 @@ import numpy as np
 from .. import functional as F
 from ..data import DataLoader, TensorDataset, random_split
 from ..random import manual_seed
+from ..runtime import process_tuning
 from ..tensor import no_grad
 from .callbacks import CallbackList, History, ProgressBar
 from .metrics import resolve_metric
@@ -112,22 +113,23 @@ class Trainer:
 
             self.initial_epoch = load_checkpoint(resume_from, self.model, self.optimizer, self.callbacks)["epoch"] + 1
         self.stop_training = False
-        hooks.on_train_begin()
-        logs = {}
-        for epoch in range(self.initial_epoch, epochs):
-            if seed is not None:
-                manual_seed([seed, epoch])  # dropout masks: a pure function of (seed, epoch), so resuming matches
-            loader.set_epoch(epoch)
-            self.model.train()
-            hooks.on_epoch_begin(epoch)
-            logs = self._train_epoch(loader, hooks)
-            logs["lr"] = self.optimizer.param_groups[0]["lr"]
-            if val is not None:
-                logs.update({f"val_{k}": v for k, v in self.evaluate(val, batch_size=max(batch_size, 256)).items()})
-            hooks.on_epoch_end(epoch, logs)
-            if self.stop_training:
-                break
-        hooks.on_train_end(logs)
+        with process_tuning():
+            hooks.on_train_begin()
+            logs = {}
+            for epoch in range(self.initial_epoch, epochs):
+                if seed is not None:
+                    manual_seed([seed, epoch])  # dropout masks: a pure function of (seed, epoch), so resuming matches
+                loader.set_epoch(epoch)
+                self.model.train()
+                hooks.on_epoch_begin(epoch)
+                logs = self._train_epoch(loader, hooks)
+                logs["lr"] = self.optimizer.param_groups[0]["lr"]
+                if val is not None:
+                    logs.update({f"val_{k}": v for k, v in self.evaluate(val, batch_size=max(batch_size, 256)).items()})
+                hooks.on_epoch_end(epoch, logs)
+                if self.stop_training:
+                    break
+            hooks.on_train_end(logs)
         return self.history
 
     def _train_epoch(self, loader, hooks):
@@ -154,7 +156,7 @@ class Trainer:
         was_training = self.model.training
         self.model.eval()
         try:
-            with no_grad():
+            with no_grad(), process_tuning():
                 for x, y in loader:
                     outputs = self.model(x)
                     n = len(x)
@@ -220,7 +222,7 @@ def predict(model, inputs, *, batch_size=256, transform=None):
     was_training = model.training
     model.eval()
     try:
-        with no_grad():
+        with no_grad(), process_tuning():
             batches = [model(batch[0] if isinstance(batch, tuple) else batch).data for batch in loader]
     finally:
         model.train(was_training)
