@@ -101,6 +101,65 @@ def test_architecture_names_only_cnnlab_classes(tmp_path):
     assert loaded.fc.weight.shape == (2, 2)
 
 
+class Scaled(nn.Module):
+    """A layer whose constructor takes a function: JSON cannot describe it."""
+
+    def __init__(self, features, activation=np.tanh):
+        super().__init__()
+        self.fc = nn.Linear(features, features)
+        self.activation = activation
+
+    def forward(self, x):
+        return self.fc(x)
+
+
+UNDESCRIBABLE = ("save: Scaled's constructor argument activation holds a value of type ufunc, which JSON cannot "
+                 "describe, so load(path) could not rebuild the model; make the argument JSON-describable (None, "
+                 "a bool, number or string, a cnnlab module, or a list, tuple or dict of these), or pass "
+                 "architecture=False to save the weights only and load them with load(path, model=...)")
+
+
+@pytest.mark.parametrize("make", [lambda: Scaled(2, np.tanh), lambda: Scaled(2, activation=np.tanh),
+                                  lambda: nn.Sequential(nn.Flatten(), Scaled(2, np.tanh))])
+def test_saving_an_undescribable_model_names_the_argument_and_the_way_out(make, tmp_path):
+    path = tmp_path / "m.safetensors"
+    with pytest.raises(TypeError) as caught:
+        cnnlab.save(make(), path)
+    assert str(caught.value) == UNDESCRIBABLE
+    assert not path.exists()
+
+
+def test_architecture_false_writes_weights_that_load_into_an_instance(tmp_path):
+    path = tmp_path / "weights.safetensors"
+    model = Scaled(2, np.tanh)
+    cnnlab.save(model, path, architecture=False)
+    with pytest.raises(ValueError) as caught:
+        cnnlab.load(path)
+    assert str(caught.value) == (f"load: {path} holds weights only (saved with architecture=False, or a checkpoint "
+                                 f"of a model JSON cannot describe); pass model= to load them into an instance")
+    loaded = cnnlab.load(path, model=Scaled(2))
+    np.testing.assert_array_equal(loaded.fc.weight.data, model.fc.weight.data)
+    cnnlab.save(net(), path, architecture=False)  # describable too: still weights only, as asked
+    with pytest.raises(ValueError, match="holds weights only"):
+        cnnlab.load(path)
+
+
+def test_a_checkpoint_of_an_undescribable_model_holds_weights_and_resumes(tmp_path):
+    path = tmp_path / "ckpt.safetensors"
+    model = Scaled(2, np.tanh)
+    optimizer = cnnlab.optim.SGD(model.parameters(), lr=0.1, momentum=0.9)
+    model(cnnlab.randn(3, 2)).sum().backward()
+    optimizer.step()
+    cnnlab.io.save_checkpoint(path, model, optimizer, epoch=2)
+    again = Scaled(2, np.tanh)
+    optimizer2 = cnnlab.optim.SGD(again.parameters(), lr=0.5, momentum=0.9)
+    assert cnnlab.io.load_checkpoint(path, again, optimizer2) == {"epoch": 2}
+    np.testing.assert_array_equal(again.fc.weight.data, model.fc.weight.data)
+    assert optimizer2.param_groups[0]["lr"] == 0.1
+    with pytest.raises(ValueError, match="holds weights only"):
+        cnnlab.load(path)
+
+
 def test_checkpoint_restores_optimizer_state(tmp_path):
     model = net()
     optimizer = cnnlab.optim.Adam(model.parameters(), lr=0.01)

@@ -14,7 +14,7 @@ pytest.importorskip("matplotlib")
 Image = pytest.importorskip("PIL.Image")
 
 from cnnlab import viz  # noqa: E402
-from cnnlab.cli import build_parser  # noqa: E402
+from cnnlab.cli import CLIError, build_parser  # noqa: E402
 
 
 def png_size(path):
@@ -298,7 +298,7 @@ def test_viz_command_errors_are_user_errors(tmp_path, saved_lenet):
         run_viz("kernels", saved_lenet, "--layer", "classifier.1", "-o", tmp_path / "k.png")
     with pytest.raises(ValueError, match=r"-o must name a .png, .jpg, .jpeg, .svg, .pdf file, got '.*k.txt'"):
         run_viz("kernels", saved_lenet, "-o", tmp_path / "k.txt")
-    with pytest.raises(FileNotFoundError, match="does not exist"):
+    with pytest.raises(CLIError, match="IMAGE: image file .* does not exist"):
         run_viz("features", saved_lenet, tmp_path / "missing.png", "-o", tmp_path / "f.png")
     with pytest.raises(ValueError, match="unknown dataset 'mnist-smaple'; did you mean mnist-sample"):
         run_viz("confusion", saved_lenet, "--dataset", "mnist-smaple", "-o", tmp_path / "m.png")

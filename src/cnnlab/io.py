@@ -99,8 +99,7 @@ def _encode(value, where):
         return [_encode(v, where) for v in value]
     if isinstance(value, dict):
         return {"dict": [[k, _encode(v, where)] for k, v in value.items()]}
-    raise TypeError(f"save: cannot describe argument {where} of type {type(value).__name__} as JSON; "
-                    f"save the weights with cnnlab.save and rebuild the model in code, then load(path, model=...)")
+    raise TypeError(f"{where} holds a value of type {type(value).__name__}, which JSON cannot describe")
 
 
 def _decode(value):
@@ -124,9 +123,22 @@ def describe(module):
     if isinstance(module, (Sequential, ModuleList)):  # children may have been appended after construction
         return {"class": name, "children": [[key, describe(child)] for key, child in module.named_children()]}
     args, kwargs = getattr(module, "_init_args", ((), {}))
+    names = _parameter_names(type(module))
     return {"class": name,
-            "args": [_encode(v, f"{i} of {name}") for i, v in enumerate(args)],
-            "kwargs": {k: _encode(v, f"{k!r} of {name}") for k, v in kwargs.items()}}
+            "args": [_encode(v, f"{name}'s constructor argument {names[i] if i < len(names) else i}")
+                     for i, v in enumerate(args)],
+            "kwargs": {k: _encode(v, f"{name}'s constructor argument {k}") for k, v in kwargs.items()}}
+
+
+def _parameter_names(cls):
+    """The names of ``cls``'s positional constructor parameters, for messages; empty when unknown."""
+    import inspect
+
+    try:
+        parameters = list(inspect.signature(cls).parameters.values())
+    except (TypeError, ValueError):
+        return []
+    return [p.name for p in parameters if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
 
 
 def buildable_classes():
@@ -155,7 +167,7 @@ def build(description):
 
 
 # ------------------------------------------------------------------ public
-def save(model, path, info=None):
+def save(model, path, info=None, architecture=True):
     """Write ``model``'s weights and architecture to ``path`` (a ``.safetensors`` file).
 
     Args:
@@ -163,9 +175,25 @@ def save(model, path, info=None):
         path: the file to write, atomically.
         info: optional JSON-able dict kept with the model (class names, input
             shape, how inputs were normalised); read back with :func:`read_info`.
+        architecture: also describe the architecture, so that ``load(path)``
+            rebuilds the model; a TypeError names any constructor argument JSON
+            cannot describe. False writes the weights only, for ``load(path, model=...)``.
+
+    >>> cnnlab.save(model, "model.safetensors", info={"input_shape": [1, 28, 28]})
     """
-    metadata = {"format": FORMAT, "architecture": _try_describe(model), "info": info or {}}
+    description = _describe_for_save(model) if architecture else None
+    metadata = {"format": FORMAT, "architecture": description, "info": info or {}}
     _write(path, {k: v.data for k, v in model.state_dict().items()}, metadata)
+
+
+def _describe_for_save(model):
+    try:
+        return describe(model)
+    except TypeError as error:
+        raise TypeError(f"save: {error}, so load(path) could not rebuild the model; make the argument "
+                        f"JSON-describable (None, a bool, number or string, a cnnlab module, or a list, tuple or "
+                        f"dict of these), or pass architecture=False to save the weights only and load them with "
+                        f"load(path, model=...)") from None
 
 
 def _try_describe(model):
@@ -188,8 +216,8 @@ def load(path, model=None, strict=True):
                          f"pass model= to load its weights into an instance")
     if model is None:
         if metadata.get("architecture") is None:
-            raise ValueError(f"load: {path} holds weights only (its architecture could not be described); "
-                             f"pass model= to load them into an instance")
+            raise ValueError(f"load: {path} holds weights only (saved with architecture=False, or a checkpoint "
+                             f"of a model JSON cannot describe); pass model= to load them into an instance")
         model = build(metadata["architecture"])
     model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith(_OPTIMIZER)}, strict=strict)
     return model
@@ -201,7 +229,13 @@ def read_info(path):
 
 
 def save_checkpoint(path, model, optimizer=None, *, epoch, callbacks=(), info=None):
-    """Write weights, optimizer state, the epoch just finished and callback states to ``path``, atomically."""
+    """Write weights, optimizer state, the epoch just finished and callback states to ``path``, atomically.
+
+    The architecture is described when it can be; otherwise the checkpoint holds
+    the weights only (as ``save(..., architecture=False)``): a checkpoint is
+    resumed into an existing model by :func:`load_checkpoint`, so training never
+    stops over it.
+    """
     tensors = {k: v.data for k, v in model.state_dict().items()}
     checkpoint = {"epoch": epoch, "callbacks": [[type(c).__name__, c.state_dict()] for c in callbacks]}
     if optimizer is not None:
@@ -212,9 +246,9 @@ def save_checkpoint(path, model, optimizer=None, *, epoch, callbacks=(), info=No
                 if isinstance(value, np.ndarray):
                     tensors[f"{_OPTIMIZER}{index}/{name}"] = value
                 else:
-                    scalars.setdefault(str(index), {})[name] = _encode(value, name)
+                    scalars.setdefault(str(index), {})[name] = _encode(value, f"save_checkpoint: optimizer {name}")
         checkpoint["optimizer"] = {"class": type(optimizer).__name__, "scalars": scalars,
-                                   "param_groups": _encode(state["param_groups"], "param_groups")}
+                                   "param_groups": _encode(state["param_groups"], "save_checkpoint: param_groups")}
     metadata = {"format": FORMAT, "architecture": _try_describe(model), "info": info or {}, "checkpoint": checkpoint}
     _write(path, tensors, metadata)
 

@@ -1,7 +1,11 @@
 """The ``cnnlab`` command: an argparse front door; each subcommand is a small function.
 
 Errors a user can cause (bad arguments, unreadable files, wrong shapes) print
-one line on stderr and exit with status 2, never a traceback.
+one line on stderr and exit with status 2, never a traceback: commands raise
+:class:`CLIError` for them, or wrap the calls where the user's values and files
+enter the library in :func:`common.user_input`. Any other exception is a bug in
+cnnlab: one line saying so, exit status 1, and the traceback with ``--debug``
+(before or after the command name) or ``CNNLAB_DEBUG=1``.
 
 Adding a command: in the module of its group, write ``add_<name>_command(commands)``,
 which creates the subparser with :func:`common.add_command` and sets
@@ -9,10 +13,12 @@ which creates the subparser with :func:`common.add_command` and sets
 go inside the run function, so ``cnnlab --help`` stays fast.
 """
 import argparse
+import os
 import sys
 
 from .. import __version__
-from .common import CLIError, add_command  # noqa: F401 - part of the package's interface
+from ..runtime import process_tuning
+from .common import CLIError, add_command, user_input  # noqa: F401 - part of the package's interface
 from .convolution import add_convolve_command, add_shape_command
 from .filter import add_filter_command
 from .inspect import add_explain_command, add_viz_command
@@ -21,7 +27,16 @@ from .zoo import add_datasets_command, add_models_command, add_summary_command
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line on stderr, exit status 2."""
+    """An ArgumentParser whose usage errors are one line on stderr, exit status 2, and which takes ``--debug``.
+
+    argparse makes every subparser of its parent's class, so each command accepts
+    ``--debug`` too; left out, it sets nothing, and the parent's value stands.
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                          help="on an internal error, print the traceback (as CNNLAB_DEBUG=1 does)")
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
@@ -44,6 +59,7 @@ def build_parser():
 
 
 def main(argv=None):
+    """Run the command in ``argv`` (default: ``sys.argv[1:]``); returns the exit status."""
     parser = build_parser()
     try:
         args = parser.parse_args(argv)
@@ -53,10 +69,26 @@ def main(argv=None):
         parser.print_help()
         return 0
     try:
-        return args.run(args) or 0
-    except (CLIError, ValueError, TypeError, OSError) as error:
-        print(f"cnnlab {args.command}: error: {error}", file=sys.stderr)
+        with process_tuning():
+            return args.run(args) or 0
+    except CLIError as error:
+        print(f"cnnlab {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("cnnlab: interrupted", file=sys.stderr)
         return 130
+    except Exception as error:
+        if getattr(args, "debug", False) or os.environ.get("CNNLAB_DEBUG", "").strip() not in ("", "0"):
+            raise
+        print(f"cnnlab {args.command}: internal error (a bug in cnnlab): {_describe(error)}; "
+              f"run with --debug or set CNNLAB_DEBUG=1 for the traceback", file=sys.stderr)
+        return 1
+
+
+def _describe(error):
+    text = _one_line(error)
+    return f"{type(error).__name__}: {text}" if text else type(error).__name__
+
+
+def _one_line(error):
+    return " ".join(line.strip() for line in str(error).splitlines() if line.strip())

@@ -2,7 +2,7 @@
 import argparse
 import math
 
-from .common import CLIError, add_command
+from .common import CLIError, add_command, user_input
 
 
 def add_shape_command(commands):
@@ -171,7 +171,8 @@ def run_convolve(args):
     from .. import signal
 
     operation = signal.correlate if args.correlate else signal.convolve
-    result = operation(args.a, args.v, mode=args.mode, method=args.method)
+    with user_input():
+        result = operation(args.a, args.v, mode=args.mode, method=args.method)
     if args.explain:
         if len(args.a) > EXPLAIN_MAX_A or len(args.v) > EXPLAIN_MAX_V:
             raise CLIError(f"--explain prints every step, so it takes at most {EXPLAIN_MAX_A} numbers in A and "

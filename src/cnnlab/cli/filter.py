@@ -269,5 +269,8 @@ def _write_atomically(path, save):
         raise CLIError(f"cannot write {path!r}: no directory {directory!r}")
     buffer = io.BytesIO()
     save(buffer)
-    atomic_write(path, buffer.getvalue())
+    try:
+        atomic_write(path, buffer.getvalue())
+    except OSError as error:
+        raise CLIError(f"cannot write {path!r}: {error.strerror or error}") from error
 

@@ -4,7 +4,7 @@ Heavy imports (matplotlib, the model zoo) happen inside the run functions.
 """
 import os
 
-from .common import add_command
+from .common import CLIError, add_command, user_input
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".svg", ".pdf")
 
@@ -62,10 +62,18 @@ def add_viz_command(commands):
 
 def _check_output(path, option="-o"):
     if not str(path).lower().endswith(IMAGE_SUFFIXES):
-        raise ValueError(f"{option} must name a {', '.join(IMAGE_SUFFIXES)} file, got {path!r}")
+        raise CLIError(f"{option} must name a {', '.join(IMAGE_SUFFIXES)} file, got {path!r}")
     folder = os.path.dirname(os.path.abspath(path))
     if not os.path.isdir(folder):
-        raise FileNotFoundError(f"{option} {path}: folder {folder} does not exist")
+        raise CLIError(f"{option} {path}: folder {folder} does not exist")
+
+
+def _load_model(source):
+    """``(model, info, notice)`` for MODEL, a file or a zoo name."""
+    from ..inspect import load_model
+
+    with user_input():
+        return load_model(source)
 
 
 def _notice(notice):
@@ -74,27 +82,29 @@ def _notice(notice):
 
 
 def run_viz_kernels(args):
-    from ..inspect import load_model
-    from ..viz.kernels import plot_kernels
+    from ..viz.kernels import find_conv, plot_kernels
 
     _check_output(args.output)
-    model, _, notice = load_model(args.model)
+    model, _, notice = _load_model(args.model)
     _notice(notice)
+    with user_input("--layer" if args.layer else None):
+        find_conv(model, args.layer)
     plot_kernels(model, args.output, layer=args.layer)
     print(f"wrote {args.output}")
     return 0
 
 
 def run_viz_features(args):
-    from ..inspect import load_model, prepare_image
+    from ..inspect import prepare_image
     from ..viz.maps import plot_feature_maps
 
     _check_output(args.output)
     if args.max_channels < 1:
-        raise ValueError(f"--max-channels must be at least 1, got {args.max_channels}")
-    model, info, notice = load_model(args.model)
+        raise CLIError(f"--max-channels must be at least 1, got {args.max_channels}")
+    model, info, notice = _load_model(args.model)
     _notice(notice)
-    image = prepare_image(args.image, info["input_shape"])
+    with user_input("IMAGE"):
+        image = prepare_image(args.image, info["input_shape"])
     plot_feature_maps(model, image, args.output, max_channels=args.max_channels, info=info)
     print(f"wrote {args.output}")
     return 0
@@ -105,33 +115,35 @@ def run_viz_curves(args):
 
     _check_output(args.output)
     if not os.path.isfile(args.log):
-        raise FileNotFoundError(f"log file {args.log!r} does not exist")
-    plot_history(args.log, args.output)
+        raise CLIError(f"log file {args.log!r} does not exist")
+    with user_input(f"log file {args.log!r}"):  # read and plotted in one call
+        plot_history(args.log, args.output)
     print(f"wrote {args.output}")
     return 0
 
 
 def run_viz_confusion(args):
     from ..data.catalog import load_dataset
-    from ..inspect import load_model, to_input
+    from ..inspect import to_input
     from ..training import predict
     from ..viz.evaluation import confusion_matrix, plot_confusion, plot_misclassified
 
     _check_output(args.output)
     if args.errors:
         _check_output(args.errors, "--errors")
-    model, info, notice = load_model(args.model)
+    model, info, notice = _load_model(args.model)
     _notice(notice)
     channels, height, width = info["input_shape"]
-    data = load_dataset(args.dataset, train=False, root=args.data_dir, size=(height, width),
-                        mode="L" if channels == 1 else "RGB")
+    with user_input("--dataset"):
+        data = load_dataset(args.dataset, train=False, root=args.data_dir, size=(height, width),
+                            mode="L" if channels == 1 else "RGB")
     if tuple(data.data.shape[1:]) != (channels, height, width):
-        raise ValueError(f"the model takes {channels}x{height}x{width} inputs but {args.dataset} holds "
+        raise CLIError(f"the model takes {channels}x{height}x{width} inputs but {args.dataset} holds "
                          f"{'x'.join(map(str, data.data.shape[1:]))} images")
     classes = info.get("classes") or getattr(data, "classes", None) or [str(i) for i in range(10)]
     outputs = predict(model, data.data, transform=lambda x: to_input(x, info))
     if outputs.ndim != 2 or outputs.shape[1] != len(classes):
-        raise ValueError(f"the model has {outputs.shape[-1]} outputs but {len(classes)} classes are named")
+        raise CLIError(f"the model has {outputs.shape[-1]} outputs but {len(classes)} classes are named")
     predicted = outputs.argmax(axis=1)
     matrix = confusion_matrix(data.targets, predicted, len(classes))
     plot_confusion(matrix, classes, args.output)
@@ -173,5 +185,6 @@ def run_explain(args):
     from ..explain.server import serve
 
     if not 0 <= args.port <= 65535:
-        raise ValueError(f"--port must be in 0..65535, got {args.port}")
-    return serve(args.model, host=args.host, port=args.port, open_browser=not args.no_browser)
+        raise CLIError(f"--port must be in 0..65535, got {args.port}")
+    with user_input():  # MODEL refused, or --host/--port unusable; requests handle their own errors
+        return serve(args.model, host=args.host, port=args.port, open_browser=not args.no_browser)

@@ -4,7 +4,7 @@ import inspect
 import json
 import os
 
-from .common import CLIError, add_command
+from .common import CLIError, add_command, user_input
 
 DEFAULT_OUT = os.path.join("runs", "{model}")
 
@@ -47,14 +47,17 @@ def _load_data(args, train, model_info=None):
     if model_info:  # folders of images are read at the model's input size and colour mode
         channels, height, width = model_info["input_shape"]
         size, mode = (width, height), ("L" if channels == 1 else "RGB")
-    return load_dataset(args.dataset, train=train, root=args.data_dir, download=args.download, size=size, mode=mode)
+    with user_input("--dataset"):
+        return load_dataset(args.dataset, train=train, root=args.data_dir, download=args.download, size=size,
+                            mode=mode)
 
 
 def _native_input(model_name):
     """The zoo model's own input shape, at which folders of images are read."""
     from .. import models
 
-    return {"input_shape": models.spec(model_name).input_shape}
+    with user_input("--model"):
+        return {"input_shape": models.spec(model_name).input_shape}
 
 
 def _sample_shape(dataset):
@@ -66,13 +69,15 @@ def build_model(name, input_shape, num_classes):
     """The zoo model ``name`` fitted to ``input_shape`` (C, H, W) and ``num_classes``, and its kwargs."""
     from .. import models
 
-    spec = models.spec(name)
+    with user_input("--model"):
+        spec = models.spec(name)
     accepted = inspect.signature(spec.cls).parameters
     wanted = {"in_channels": input_shape[0], "input_size": input_shape[1], "num_classes": num_classes}
     kwargs = {k: v for k, v in wanted.items() if k in accepted}
     if input_shape[1] != input_shape[2] and "input_size" in accepted:
         raise CLIError(f"model {name} expects square inputs, got {input_shape[1]}x{input_shape[2]}")
-    return spec.build(**kwargs), kwargs
+    with user_input(f"model {name} on {'x'.join(map(str, input_shape))} inputs"):
+        return spec.build(**kwargs), kwargs
 
 
 # ------------------------------------------------------------------ train
@@ -117,7 +122,10 @@ def run_train(args):
     input_shape = _sample_shape(train)
     cnnlab.manual_seed(args.seed)
     model, kwargs = build_model(args.model, input_shape, len(train.classes))
-    os.makedirs(out, exist_ok=True)
+    with user_input("--out"):
+        os.makedirs(out, exist_ok=True)
+    if args.resume:
+        _check_resumable(checkpoint, model, args.optimizer)
     callbacks = [ModelCheckpoint(checkpoint), CSVLogger(os.path.join(out, "log.csv"))]
     if args.early_stopping:
         callbacks.append(EarlyStopping(patience=args.early_stopping, restore_best_weights=True))
@@ -139,6 +147,15 @@ def run_train(args):
     if curves:
         print(f"curves: {curves}")
     return 0
+
+
+def _check_resumable(path, model, optimizer):
+    """Fail before training when the checkpoint does not fit ``model`` and ``optimizer`` (a name)."""
+    from ..io import load_checkpoint
+    from ..training.trainer import make_optimizer
+
+    with user_input(f"--resume: cannot resume from {path}"):
+        load_checkpoint(path, model, make_optimizer(optimizer, model))
 
 
 def _plot_curves(history, path):
@@ -170,7 +187,8 @@ def _load_model(path):
 
     if not os.path.isfile(path):
         raise CLIError(f"model file {path!r} does not exist")
-    return cnnlab.load(path), cnnlab.io.read_info(path)
+    with user_input():
+        return cnnlab.load(path), cnnlab.io.read_info(path)
 
 
 def run_evaluate(args):
@@ -181,11 +199,14 @@ def run_evaluate(args):
     model, info = _load_model(args.model)
     args.dataset = args.dataset or info.get("dataset") or "mnist-sample"
     data = _load_data(args, train=args.split == "train", model_info=info)
+    _check_inputs(args.model, info, data, args.dataset)
     outputs = cnnlab.predict(model, data)
+    classes = [str(c) for c in getattr(data, "classes", range(outputs.shape[1]))]
+    if outputs.shape[1] != len(classes):
+        raise CLIError(f"the model has {outputs.shape[1]} outputs but {args.dataset} has {len(classes)} classes")
     loss = cnnlab.evaluate(model, data, metrics=())["loss"]
     targets = np.asarray(data.targets)
     predicted = outputs.argmax(axis=1)
-    classes = [str(c) for c in getattr(data, "classes", range(outputs.shape[1]))]
     confusion = np.zeros((len(classes), len(classes)), dtype=np.int64)
     np.add.at(confusion, (targets, predicted), 1)
     per_class = confusion.diagonal() / np.maximum(confusion.sum(axis=1), 1)
@@ -206,6 +227,14 @@ def run_evaluate(args):
     for name, row in zip(classes, confusion):
         print(f"  {name:>{width}}" + " ".join(f"{v:>{cell}}" for v in row))
     return 0
+
+
+def _check_inputs(path, info, data, dataset):
+    """Fail when the model file records an input shape other than the dataset's."""
+    shape = tuple(info.get("input_shape") or ())
+    if shape and _sample_shape(data) != shape:
+        raise CLIError(f"{path} takes {'x'.join(map(str, shape))} inputs but {dataset} holds "
+                       f"{'x'.join(map(str, _sample_shape(data)))} images; pick the --dataset it was trained on")
 
 
 # ---------------------------------------------------------------- predict
@@ -307,14 +336,16 @@ def run_lr_find(args):
     train = _load_data(args, train=True, model_info=_native_input(args.model))
     cnnlab.manual_seed(args.seed)
     model, _ = build_model(args.model, _sample_shape(train), len(train.classes))
-    result = cnnlab.find_lr(model, train, optimizer=args.optimizer, start_lr=args.start_lr, end_lr=args.end_lr,
-                            num_iter=args.steps, batch_size=args.batch_size, seed=args.seed)
+    with user_input():  # the option values the range test checks, and the loss diverging at --start-lr
+        result = cnnlab.find_lr(model, train, optimizer=args.optimizer, start_lr=args.start_lr, end_lr=args.end_lr,
+                                num_iter=args.steps, batch_size=args.batch_size, seed=args.seed)
     print(f"suggested learning rate: {result.suggestion:.3g}")
     try:
         from ..viz import plot_lr_finder
     except ImportError:
         print("(install matplotlib for the loss-vs-LR plot)")
         return 0
-    plot_lr_finder(result, args.out)
+    with user_input("--out"):
+        plot_lr_finder(result, args.out)
     print(f"plot: {args.out}")
     return 0

@@ -1,7 +1,7 @@
 """``cnnlab summary``, ``models`` and ``datasets``: what the zoo and the data catalogue hold."""
 import os
 
-from .common import CLIError, add_command
+from .common import CLIError, add_command, user_input
 
 
 def add_summary_command(commands):
@@ -25,12 +25,14 @@ def run_summary(args):
     if args.input_shape and min(args.input_shape) < 1:
         raise CLIError(f"--input-shape: sizes must be positive, got {' '.join(map(str, args.input_shape))}")
     if os.path.isfile(args.model):
-        model, info = cnnlab.load(args.model), cnnlab.io.read_info(args.model)
+        with user_input():
+            model, info = cnnlab.load(args.model), cnnlab.io.read_info(args.model)
         shape = info.get("input_shape")
     elif args.model.endswith(".safetensors"):
         raise CLIError(f"model file {args.model!r} does not exist")
     else:
-        spec = models.spec(args.model)
+        with user_input():
+            spec = models.spec(args.model)
         shape = spec.input_shape
         if args.input_shape:
             from .training import build_model
@@ -41,7 +43,9 @@ def run_summary(args):
     shape = tuple(args.input_shape or shape or ())
     if len(shape) != 3:
         raise CLIError("--input-shape C H W is needed: the model file does not record its input shape")
-    print(cnnlab.summary(model, shape, print_fn=None))
+    with user_input("--input-shape" if args.input_shape else None):  # a shape the layers cannot take
+        table = cnnlab.summary(model, shape, print_fn=None)
+    print(table)
     return 0
 
 

@@ -192,7 +192,9 @@ class ModelCheckpoint(_Monitor):
 
     Args:
         save_best_only: save only when ``monitor`` improves.
-        save_weights_only: write just the model file (``cnnlab.save``), no optimizer state.
+        save_weights_only: write the weights only (``cnnlab.save(..., architecture=False)``), no
+            architecture and no optimizer state; load them with ``cnnlab.load(path, model=model)``, as
+            Keras's ``load_weights``.
     """
 
     def __init__(self, filepath, monitor="val_loss", mode="auto", save_best_only=False,
@@ -219,7 +221,7 @@ class ModelCheckpoint(_Monitor):
         from ..io import save, save_checkpoint
 
         if self.save_weights_only:
-            save(self.model, path)
+            save(self.model, path, architecture=False)
         else:
             save_checkpoint(path, self.model, self.trainer.optimizer, epoch=epoch, callbacks=self.trainer.callbacks)
         self.last_saved = path
