@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import cnnlab.functional as F
-from cnnlab import Tensor
+from cnnlab import Tensor, from_numpy
 from helpers import assert_close, check_op, gradcheck, raises
 
 torch = pytest.importorskip("torch")
@@ -36,7 +36,8 @@ def test_batch_norm_matches_loop(shape, training, rng):
     x = rng.standard_normal(shape)
     c = shape[1]
     mean, var, weight, bias = rng.standard_normal(c), rng.uniform(0.5, 2, c), rng.standard_normal(c), rng.standard_normal(c)
-    out = F.batch_norm(Tensor(x), mean.copy(), var.copy(), Tensor(weight), Tensor(bias), training=training)
+    out = F.batch_norm(Tensor(x), Tensor(mean.copy()), Tensor(var.copy()), Tensor(weight), Tensor(bias),
+                       training=training)
     expected = naive_batch_norm(x, None if training else mean, None if training else var, weight, bias)
     assert_close(out.data, expected, 1e-12)
 
@@ -50,7 +51,7 @@ def test_batch_norm_matches_torch(shape, training, affine, dtype, rng):
     mean, var = rng.standard_normal(c).astype(dtype), rng.uniform(0.5, 2, c).astype(dtype)
 
     def ours(x, *affine_params):
-        return F.batch_norm(x, mean.copy(), var.copy(), *affine_params, training=training)
+        return F.batch_norm(x, Tensor(mean.copy()), Tensor(var.copy()), *affine_params, training=training)
 
     def theirs(x, *affine_params):
         return TF.batch_norm(x, torch.tensor(mean), torch.tensor(var), *affine_params, training=training)
@@ -62,8 +63,8 @@ def test_batch_norm_matches_torch(shape, training, affine, dtype, rng):
 @pytest.mark.parametrize("shape", BN_SHAPES)
 def test_batch_norm_running_stats_match_torch_after_several_calls(shape, momentum, dtype, rng):
     c = shape[1]
-    mean, var = Tensor(np.zeros(c, dtype)), np.ones(c, dtype)  # a Tensor and a bare array both work
-    torch_mean, torch_var = torch.tensor(np.zeros(c, dtype)), torch.tensor(var)
+    mean, var = Tensor(np.zeros(c, dtype)), Tensor(np.ones(c, dtype))
+    torch_mean, torch_var = torch.tensor(np.zeros(c, dtype)), torch.tensor(np.ones(c, dtype))
     mean_array = mean.data
     for step in range(4):
         x = (rng.standard_normal(shape) * (step + 1) + step).astype(dtype)
@@ -71,13 +72,13 @@ def test_batch_norm_running_stats_match_torch_after_several_calls(shape, momentu
         TF.batch_norm(torch.tensor(x), torch_mean, torch_var, training=True, momentum=momentum)
     assert mean.data is mean_array and mean.dtype == dtype and var.dtype == dtype  # updated in place
     assert_close(mean.data, torch_mean.numpy(), 1e-5 if dtype == np.float32 else 1e-12)
-    assert_close(var, torch_var.numpy(), 1e-5 if dtype == np.float32 else 1e-12)
+    assert_close(var.data, torch_var.numpy(), 1e-5 if dtype == np.float32 else 1e-12)
 
 
 def test_batch_norm_running_var_is_unbiased(rng):
     x = rng.standard_normal((5, 2, 3))
     mean, var = np.zeros(2), np.zeros(2)
-    F.batch_norm(Tensor(x), mean, var, training=True, momentum=1.0)
+    F.batch_norm(Tensor(x), from_numpy(mean), from_numpy(var), training=True, momentum=1.0)
     np.testing.assert_allclose(mean, x.mean(axis=(0, 2)))
     np.testing.assert_allclose(var, x.var(axis=(0, 2), ddof=1))
 
@@ -92,7 +93,7 @@ def test_batch_norm_training_output_is_standardised(rng):
 def test_batch_norm_eval_leaves_running_stats_alone(rng):
     mean, var = rng.standard_normal(3), rng.uniform(1, 2, 3)
     before = mean.copy(), var.copy()
-    F.batch_norm(Tensor(rng.standard_normal((4, 3))), mean, var, training=False)
+    F.batch_norm(Tensor(rng.standard_normal((4, 3))), from_numpy(mean), from_numpy(var), training=False)
     np.testing.assert_array_equal(mean, before[0])
     np.testing.assert_array_equal(var, before[1])
 
@@ -102,7 +103,7 @@ def test_batch_norm_eval_leaves_running_stats_alone(rng):
 @pytest.mark.parametrize("shape", [(3, 2), (2, 2, 3), (2, 2, 2, 2)])
 def test_batch_norm_gradcheck(shape, training, affine, rng):
     c = shape[1]
-    mean, var = (None, None) if training else (rng.standard_normal(c), rng.uniform(0.5, 2, c))
+    mean, var = (None, None) if training else (Tensor(rng.standard_normal(c)), Tensor(rng.uniform(0.5, 2, c)))
     gradcheck(lambda x, *p: F.batch_norm(x, mean, var, *p, training=training),
               rng.standard_normal(shape), *_affine(rng, c, affine))
 
@@ -110,7 +111,7 @@ def test_batch_norm_gradcheck(shape, training, affine, rng):
 def test_batch_norm_keeps_float32(rng):
     x, w, b = (Tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True) for s in [(4, 3, 2), (3,), (3,)])
     for training in (True, False):
-        out = F.batch_norm(x, np.zeros(3), np.ones(3), w, b, training=training)  # float64 running stats
+        out = F.batch_norm(x, Tensor(np.zeros(3)), Tensor(np.ones(3)), w, b, training=training)  # float64 stats
         assert out.dtype == np.float32
         assert all(g.dtype == np.float32 for g in out._backward(np.ones_like(out.data)))
 
@@ -118,28 +119,31 @@ def test_batch_norm_keeps_float32(rng):
 def test_batch_norm_errors():
     x = Tensor(np.zeros((4, 3, 5)))
     with raises(ValueError, "batch_norm: running_mean has 4 elements but input has 3 channels", "(4, 3, 5)"):
-        F.batch_norm(x, np.zeros(4), np.ones(3))
+        F.batch_norm(x, Tensor(np.zeros(4)), Tensor(np.ones(3)))
     with raises(ValueError, "batch_norm: running_var has 2 elements but input has 3 channels"):
-        F.batch_norm(x, np.zeros(3), Tensor(np.ones(2)))
+        F.batch_norm(x, Tensor(np.zeros(3)), Tensor(np.ones(2)))
     with raises(ValueError, "batch_norm", "weight must have shape (3,)", "3 channels", "got shape (2,)"):
-        F.batch_norm(x, np.zeros(3), np.ones(3), Tensor(np.ones(2)))
+        F.batch_norm(x, Tensor(np.zeros(3)), Tensor(np.ones(3)), Tensor(np.ones(2)))
     with raises(ValueError, "batch_norm", "bias must have shape (3,)", "got shape (3, 1)"):
-        F.batch_norm(x, np.zeros(3), np.ones(3), None, Tensor(np.ones((3, 1))))
+        F.batch_norm(x, Tensor(np.zeros(3)), Tensor(np.ones(3)), None, Tensor(np.ones((3, 1))))
     for shape in [(1, 3), (1, 3, 1, 1)]:
         with raises(ValueError, "batch_norm", "expected more than 1 value per channel when training", str(shape)):
-            F.batch_norm(Tensor(np.zeros(shape)), np.zeros(3), np.ones(3), training=True)
+            F.batch_norm(Tensor(np.zeros(shape)), Tensor(np.zeros(3)), Tensor(np.ones(3)), training=True)
     with raises(ValueError, "batch_norm", "running_var must be given when training=False", "running_var=None"):
-        F.batch_norm(x, np.zeros(3), None)
+        F.batch_norm(x, Tensor(np.zeros(3)), None)
     with raises(ValueError, "batch_norm", "at least 2 dims", "(3,)"):
-        F.batch_norm(Tensor(np.zeros(3)), np.zeros(3), np.ones(3))
-    with raises(TypeError, "batch_norm", "momentum must be a float", "momentum=None"):
-        F.batch_norm(x, np.zeros(3), np.ones(3), training=True, momentum=None)
-    with raises(TypeError, "batch_norm", "running_mean must be a floating-point Tensor or array", "list"):
-        F.batch_norm(x, [0.0, 0.0, 0.0], np.ones(3))
-    with raises(TypeError, "batch_norm", "weight dtype must match the input's float64", "float32"):
-        F.batch_norm(x, np.zeros(3), np.ones(3), Tensor(np.ones(3, np.float32)))
-    with raises(TypeError, "batch_norm", "input", "float32 or float64", "int64"):
-        F.batch_norm(Tensor(np.zeros((2, 3), np.int64)), np.zeros(3), np.ones(3))
+        F.batch_norm(Tensor(np.zeros(3)), Tensor(np.zeros(3)), Tensor(np.ones(3)))
+    with raises(TypeError, "batch_norm: momentum must be a real number, got None"):
+        F.batch_norm(x, Tensor(np.zeros(3)), Tensor(np.ones(3)), training=True, momentum=None)
+    with raises(TypeError, "batch_norm: running_mean must be a cnnlab.Tensor (wrap arrays with cnnlab.tensor(...) "
+                "or cnnlab.from_numpy(...)), got list"):
+        F.batch_norm(x, [0.0, 0.0, 0.0], Tensor(np.ones(3)))
+    with raises(TypeError, "batch_norm: running_var must be a cnnlab.Tensor", "got numpy.ndarray"):
+        F.batch_norm(x, Tensor(np.zeros(3)), np.ones(3))
+    with raises(TypeError, "batch_norm: weight must be a tensor of the input's dtype float64, got dtype=float32"):
+        F.batch_norm(x, Tensor(np.zeros(3)), Tensor(np.ones(3)), Tensor(np.ones(3, np.float32)))
+    with raises(TypeError, "batch_norm: input must be a float32 or float64 tensor, got dtype=int64"):
+        F.batch_norm(Tensor(np.zeros((2, 3), np.int64)), Tensor(np.zeros(3)), Tensor(np.ones(3)))
 
 
 # ------------------------------------------------------------ layer_norm
@@ -193,11 +197,13 @@ def test_layer_norm_errors():
         F.layer_norm(x, 5)
     with raises(ValueError, "layer_norm", "normalized_shape=(1, 2, 3, 4)", "last 4 dims"):
         F.layer_norm(x, (1, 2, 3, 4))
-    with raises(ValueError, "layer_norm", "normalized_shape=()"):
+    with raises(ValueError, "layer_norm: normalized_shape must be a positive int or a non-empty tuple of positive "
+                "ints, got ()"):
         F.layer_norm(x, ())
     with raises(ValueError, "layer_norm", "weight must have shape (3, 4)", "got shape (4,)"):
         F.layer_norm(x, (3, 4), Tensor(np.ones(4)))
-    with raises(TypeError, "layer_norm", "normalized_shape must be an int or a sequence of ints", "None"):
+    with raises(TypeError, "layer_norm: normalized_shape must be a positive int or a non-empty tuple of positive "
+                "ints, got None"):
         F.layer_norm(x, None)
 
 
@@ -247,9 +253,9 @@ def test_group_norm_with_one_group_is_layer_norm_over_channels(rng):
 
 def test_group_norm_errors():
     x = Tensor(np.zeros((2, 6, 4)))
-    with raises(ValueError, "group_norm: channels=6 is not divisible by num_groups=4", "(2, 6, 4)"):
+    with raises(ValueError, "group_norm: channels must be divisible by num_groups=4, got 6 (input shape (2, 6, 4))"):
         F.group_norm(x, 4)
-    with raises(ValueError, "group_norm", "num_groups must be a positive integer", "num_groups=0"):
+    with raises(ValueError, "group_norm: num_groups must be a positive int, got 0"):
         F.group_norm(x, 0)
     with raises(ValueError, "group_norm", "weight must have shape (6,)", "got shape (3,)"):
         F.group_norm(x, 3, Tensor(np.ones(3)))

@@ -263,15 +263,14 @@ def test_grid_sample_batch_mismatch():
 
 
 def test_grid_sample_mode_and_padding_mode():
-    with raises(ValueError, "grid_sample: mode must be 'bilinear' or 'nearest', got mode='bicubic'"):
+    with raises(ValueError, "grid_sample: mode must be 'bilinear' or 'nearest', got 'bicubic'"):
         F.grid_sample(cnnlab.zeros(1, 1, 4, 4), cnnlab.zeros(1, 2, 2, 2), mode="bicubic")
-    with raises(ValueError, "grid_sample: padding_mode must be 'zeros', 'border' or 'reflection'",
-                "got padding_mode='wrap'"):
+    with raises(ValueError, "grid_sample: padding_mode must be 'zeros', 'border' or 'reflection', got 'wrap'"):
         F.grid_sample(cnnlab.zeros(1, 1, 4, 4), cnnlab.zeros(1, 2, 2, 2), padding_mode="wrap")
 
 
 def test_grid_sample_dtypes():
-    with raises(TypeError, "grid_sample: grid must have the input's dtype float32, got dtype=float64"):
+    with raises(TypeError, "grid_sample: grid must be a tensor of the input's dtype float32, got dtype=float64"):
         F.grid_sample(cnnlab.zeros(1, 1, 4, 4), cnnlab.Tensor(np.zeros((1, 2, 2, 2))))
     with raises(TypeError, "grid_sample: input must be a float32 or float64 tensor, got dtype=int64"):
         F.grid_sample(cnnlab.Tensor(np.zeros((1, 1, 4, 4), dtype=np.int64)), cnnlab.zeros(1, 2, 2, 2))

@@ -5,9 +5,10 @@ Each function checks its arguments, then calls the array-level op in
 argument order holds: cnnlab's ops never modify their input, so
 ``inplace=True`` is an error (use the returned tensor).
 """
-import numbers
+import numpy
 
-from ..backend import is_float, xp
+from .. import arguments
+from ..backend import get_array_module
 from ..ops import activation as ops
 from ..ops import shape as shape_ops
 from ..random import default_generator
@@ -20,33 +21,14 @@ __all__ = [
 
 
 # ---------------------------------------------------------- argument checks
-def check_tensor(function, value, name="input", floating=False):
-    """``value`` if it is a Tensor (a floating-point one if ``floating``), else a TypeError."""
-    if not isinstance(value, Tensor):
-        raise TypeError(f"{function}: {name} must be a Tensor, got {type(value).__name__}")
-    if floating and not is_float(value.data):
-        raise TypeError(f"{function}: {name} must be a float32 or float64 tensor, got dtype={value.dtype}")
-    return value
-
-
-def check_number(function, name, value):
-    """``value`` as a Python float (NumPy scalars would promote float32 arrays), or a TypeError."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{function}: {name} must be a real number, got {name}={value!r}")
-    return float(value)
-
-
 def _no_inplace(function, inplace):
     if inplace:
-        raise ValueError(f"{function}: inplace=True is not supported (cnnlab ops never modify their input; "
-                         f"use the returned tensor), got inplace={inplace!r}")
+        raise arguments.refuse(ValueError, function, "inplace", "False (cnnlab ops never modify their input; "
+                               "use the returned tensor)", repr(inplace))
 
 
-def _check_probability(function, p):
-    p = check_number(function, "p", p)
-    if not 0.0 <= p <= 1.0:
-        raise ValueError(f"{function}: p must be a probability in [0, 1], got p={p}")
-    return p
+def _float_input(function, input):  # noqa: A002
+    return arguments.float_tensor(function, "input", input)
 
 
 # ------------------------------------------------------------- activations
@@ -57,7 +39,7 @@ def relu(input, inplace=False):  # noqa: A002 - PyTorch's argument name
     tensor([0., 2.])
     """
     _no_inplace("relu", inplace)
-    return ops.relu(check_tensor("relu", input))
+    return ops.relu(arguments.tensor("relu", "input", input))
 
 
 def relu6(input, inplace=False):  # noqa: A002
@@ -67,7 +49,7 @@ def relu6(input, inplace=False):  # noqa: A002
     tensor([0., 3., 6.])
     """
     _no_inplace("relu6", inplace)
-    return ops.relu6(check_tensor("relu6", input))
+    return ops.relu6(arguments.tensor("relu6", "input", input))
 
 
 def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
@@ -77,8 +59,8 @@ def leaky_relu(input, negative_slope=0.01, inplace=False):  # noqa: A002
     tensor([-0.2,  3. ])
     """
     _no_inplace("leaky_relu", inplace)
-    slope = check_number("leaky_relu", "negative_slope", negative_slope)
-    return ops.leaky_relu(check_tensor("leaky_relu", input, floating=True), slope)
+    slope = arguments.real("leaky_relu", "negative_slope", negative_slope)
+    return ops.leaky_relu(_float_input("leaky_relu", input), slope)
 
 
 def elu(input, alpha=1.0, inplace=False):  # noqa: A002
@@ -88,8 +70,8 @@ def elu(input, alpha=1.0, inplace=False):  # noqa: A002
     tensor([-0.63212055,  2.        ])
     """
     _no_inplace("elu", inplace)
-    alpha = check_number("elu", "alpha", alpha)
-    return ops.elu(check_tensor("elu", input, floating=True), alpha)
+    alpha = arguments.real("elu", "alpha", alpha)
+    return ops.elu(_float_input("elu", input), alpha)
 
 
 def gelu(input, approximate="none"):  # noqa: A002
@@ -101,9 +83,8 @@ def gelu(input, approximate="none"):  # noqa: A002
     >>> gelu(Tensor([-1.0, 0.0, 1.0]))
     tensor([-0.15865526,  0.        ,  0.8413447 ])
     """
-    if approximate not in ("none", "tanh"):
-        raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got approximate={approximate!r}")
-    return ops.gelu(check_tensor("gelu", input, floating=True), approximate)
+    arguments.choice("gelu", "approximate", approximate, ("none", "tanh"))
+    return ops.gelu(_float_input("gelu", input), approximate)
 
 
 def sigmoid(input):  # noqa: A002
@@ -112,7 +93,7 @@ def sigmoid(input):  # noqa: A002
     >>> sigmoid(Tensor([0.0]))
     tensor([0.5])
     """
-    return ops.sigmoid(check_tensor("sigmoid", input, floating=True))
+    return ops.sigmoid(_float_input("sigmoid", input))
 
 
 def tanh(input):  # noqa: A002
@@ -121,7 +102,7 @@ def tanh(input):  # noqa: A002
     >>> tanh(Tensor([0.0]))
     tensor([0.])
     """
-    return ops.tanh(check_tensor("tanh", input, floating=True))
+    return ops.tanh(_float_input("tanh", input))
 
 
 def softplus(input, beta=1.0, threshold=20.0):  # noqa: A002
@@ -130,11 +111,11 @@ def softplus(input, beta=1.0, threshold=20.0):  # noqa: A002
     >>> softplus(Tensor([0.0]))
     tensor([0.6931472])
     """
-    beta = check_number("softplus", "beta", beta)
-    threshold = check_number("softplus", "threshold", threshold)
+    beta = arguments.real("softplus", "beta", beta)
+    threshold = arguments.real("softplus", "threshold", threshold)
     if beta == 0:
-        raise ValueError(f"softplus: beta must be non-zero, got beta={beta}")
-    return ops.softplus(check_tensor("softplus", input, floating=True), beta, threshold)
+        raise arguments.refuse(ValueError, "softplus", "beta", "non-zero", repr(beta))
+    return ops.softplus(_float_input("softplus", input), beta, threshold)
 
 
 def silu(input, inplace=False):  # noqa: A002
@@ -144,7 +125,7 @@ def silu(input, inplace=False):  # noqa: A002
     tensor([0.       , 0.7310586])
     """
     _no_inplace("silu", inplace)
-    return ops.silu(check_tensor("silu", input, floating=True))
+    return ops.silu(_float_input("silu", input))
 
 
 def softmax(input, dim):  # noqa: A002
@@ -156,7 +137,8 @@ def softmax(input, dim):  # noqa: A002
     tensor([[0.5, 0.5],
             [0. , 1. ]])
     """
-    return ops.softmax(check_tensor("softmax", input, floating=True), dim)
+    input = _float_input("softmax", input)
+    return ops.softmax(input, arguments.dim("softmax", "dim", dim, input.ndim))
 
 
 def log_softmax(input, dim):  # noqa: A002
@@ -165,7 +147,8 @@ def log_softmax(input, dim):  # noqa: A002
     >>> log_softmax(Tensor([0.0, 0.0]), dim=0)
     tensor([-0.6931472, -0.6931472])
     """
-    return ops.log_softmax(check_tensor("log_softmax", input, floating=True), dim)
+    input = _float_input("log_softmax", input)
+    return ops.log_softmax(input, arguments.dim("log_softmax", "dim", dim, input.ndim))
 
 
 # ------------------------------------------------------------------ linear
@@ -182,24 +165,18 @@ def linear(input, weight, bias=None):  # noqa: A002
     >>> linear(Tensor([[1.0, 2.0]]), Tensor([[1.0, 1.0], [0.0, 1.0], [1.0, 0.0]])).shape
     (1, 3)
     """
-    check_tensor("linear", input, floating=True)
-    check_tensor("linear", weight, "weight", floating=True)
+    input = _float_input("linear", input)
+    weight = arguments.float_tensor("linear", "weight", weight, like=input)
+    bias = arguments.float_tensor("linear", "bias", bias, like=input, optional=True)
     if weight.ndim != 2:
         raise ValueError(f"linear: weight must be 2-d (out_features, in_features), got shape {weight.shape}")
     if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
         features = input.shape[-1] if input.ndim else "no"
         raise ValueError(f"linear: input has {features} features but weight expects {weight.shape[1]} "
                          f"(weight shape {weight.shape})")
-    tensors = [("weight", weight)]
-    if bias is not None:
-        check_tensor("linear", bias, "bias", floating=True)
-        if bias.shape != weight.shape[:1]:
-            raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), one value per output feature, "
-                             f"got shape {bias.shape}")
-        tensors.append(("bias", bias))
-    for name, t in tensors:
-        if t.dtype != input.dtype:
-            raise TypeError(f"linear: {name} dtype must match the input's {input.dtype}, got {t.dtype}")
+    if bias is not None and bias.shape != weight.shape[:1]:
+        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), one value per output feature, "
+                         f"got shape {bias.shape}")
     return ops.linear(input, weight, bias)
 
 
@@ -210,13 +187,10 @@ def flatten(input, start_dim=0, end_dim=-1):  # noqa: A002
     >>> flatten(zeros(2, 3, 4), start_dim=1).shape
     (2, 12)
     """
-    check_tensor("flatten", input)
-    size = max(input.ndim, 1)
-    for name, dim in (("start_dim", start_dim), ("end_dim", end_dim)):
-        if isinstance(dim, bool) or not isinstance(dim, int) or not -size <= dim < size:
-            raise ValueError(f"flatten: {name} must be an integer in [{-size}, {size - 1}] for a "
-                             f"{input.ndim}-d input, got {name}={dim!r}")
-    if start_dim % size > end_dim % size:
+    input = arguments.tensor("flatten", "input", input)
+    start = arguments.dim("flatten", "start_dim", start_dim, input.ndim)
+    end = arguments.dim("flatten", "end_dim", end_dim, input.ndim)
+    if start > end:
         raise ValueError(f"flatten: start_dim must not come after end_dim, got start_dim={start_dim}, "
                          f"end_dim={end_dim}")
     return shape_ops.flatten(input, start_dim, end_dim)
@@ -231,12 +205,8 @@ def one_hot(tensor, num_classes=-1):
     tensor([[1, 0, 0],
             [0, 0, 1]])
     """
-    check_tensor("one_hot", tensor, "tensor")
-    if tensor.dtype.kind not in "iu":
-        raise TypeError(f"one_hot: tensor must hold integer class indices, got dtype={tensor.dtype}")
-    if isinstance(num_classes, bool) or not isinstance(num_classes, numbers.Integral) or num_classes < -1:
-        raise ValueError(f"one_hot: num_classes must be a non-negative integer or -1, got num_classes={num_classes!r}")
-    labels = tensor.data
+    labels = arguments.index_tensor("one_hot", "tensor", tensor).data
+    num_classes = arguments.integer("one_hot", "num_classes", num_classes, minimum=-1)
     if labels.size and labels.min() < 0:
         raise ValueError(f"one_hot: class indices must be non-negative, got a minimum of {labels.min()}")
     if num_classes == -1:
@@ -247,6 +217,7 @@ def one_hot(tensor, num_classes=-1):
     elif labels.size and labels.max() >= num_classes:
         raise ValueError(f"one_hot: class indices must be smaller than num_classes={num_classes}, "
                          f"got a maximum of {labels.max()}")
+    xp = get_array_module(labels)
     return Tensor((labels[..., None] == xp.arange(num_classes)).astype(xp.int64))
 
 
@@ -280,20 +251,21 @@ def dropout2d(input, p=0.5, training=True, inplace=False, *, generator=None):  #
     >>> dropout2d(ones(1, 2, 2, 2), generator=numpy.random.default_rng(0))[0, :, 0, 0]
     tensor([2., 0.])
     """
-    if isinstance(input, Tensor) and input.ndim not in (3, 4):
+    if _float_input("dropout2d", input).ndim not in (3, 4):
         raise ValueError(f"dropout2d: input must be 4-d (N, C, H, W) or 3-d (N, C, L), got shape {input.shape}")
     return _dropout("dropout2d", input, p, training, inplace, generator, channelwise=True)
 
 
 def _dropout(function, input, p, training, inplace, generator, channelwise):  # noqa: A002
-    check_tensor(function, input, floating=True)
-    p = _check_probability(function, p)
+    _float_input(function, input)
+    p = arguments.real(function, "p", p, low=0, high=1)
     _no_inplace(function, inplace)
     if not training or p == 0.0:
         return input
     mask_shape = input.shape[:2] + (1,) * (input.ndim - 2) if channelwise else None
     if generator is None:
         generator = default_generator()
-    elif not isinstance(generator, xp.random.Generator):
-        raise TypeError(f"{function}: generator must be a numpy.random.Generator, got {type(generator).__name__}")
+    elif not isinstance(generator, numpy.random.Generator):
+        raise arguments.refuse(TypeError, function, "generator", "a numpy.random.Generator or None",
+                               type(generator).__name__)
     return ops.dropout(input, p, generator, mask_shape)

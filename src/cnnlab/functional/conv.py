@@ -5,12 +5,9 @@ value received), normalises "int or tuple" arguments once, then calls the
 array-level ops in :mod:`cnnlab.ops.conv`. One N-d implementation serves 1-d,
 2-d and 3-d.
 """
-from numbers import Integral
-
-from ..backend import xp
+from .. import arguments
 from ..ops import conv as ops
-from ..shapes import same_padding
-from ..tensor import as_tensor
+from ..shapes import conv_transpose_output_size
 
 __all__ = ["conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d", "conv_transpose3d", "pad"]
 
@@ -74,13 +71,14 @@ def _conv(where, nd, input, weight, bias, stride, padding, dilation, groups):
     input, weight, bias = _tensors(where, input, weight, bias)
     _check_ranks(where, nd, input, weight, f"(out_channels, in_channels/groups, {_KERNEL_DIMS[nd]})")
     in_channels, out_channels = input.shape[-nd - 1], weight.shape[0]
-    _check_groups(where, groups, in_channels, out_channels)
+    groups = arguments.groups(where, groups, in_channels, out_channels)
     if weight.shape[1] * groups != in_channels:
         raise ValueError(f"{where}: weight.shape[1] * groups must equal in_channels, got weight.shape[1]="
                          f"{weight.shape[1]}, groups={groups} and in_channels={in_channels}")
-    strides = _positive(where, "stride", stride, nd)
-    dilations = _positive(where, "dilation", dilation, nd)
-    pads = _conv_padding(where, padding, weight.shape[2:], strides, dilations, stride)
+    strides = arguments.ntuple(where, "stride", stride, nd)
+    dilations = arguments.ntuple(where, "dilation", dilation, nd)
+    padding = arguments.conv_padding(where, padding, nd, strides)
+    pads = arguments.padding_pairs(padding, weight.shape[2:], dilations)
     _check_kernel_fits(where, input.shape[-nd:], weight.shape[2:], dilations, pads)
     _check_bias(where, bias, out_channels)
     batched = input.ndim == nd + 2
@@ -125,7 +123,7 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
 
     Shape:
         ``H_out = (H - 1) * sH - 2 * pH + dH * (kH - 1) + opH + 1``, likewise ``W_out``
-        (:func:`cnnlab.ops.conv.conv_transpose_output_size`).
+        (:func:`cnnlab.shapes.conv_transpose_output_size`).
 
     >>> conv_transpose2d(ones(1, 8, 14, 14), ones(8, 3, 4, 4), stride=2, padding=1).shape
     (1, 3, 28, 28)
@@ -149,18 +147,16 @@ def conv_transpose3d(input, weight, bias=None, stride=1, padding=0, output_paddi
 def _conv_transpose(where, nd, input, weight, bias, stride, padding, output_padding, groups, dilation):
     input, weight, bias = _tensors(where, input, weight, bias)
     _check_ranks(where, nd, input, weight, f"(in_channels, out_channels/groups, {_KERNEL_DIMS[nd]})")
-    in_channels, out_channels = input.shape[-nd - 1], weight.shape[1] * _positive_int(where, "groups", groups)
+    in_channels = input.shape[-nd - 1]
+    out_channels = weight.shape[1] * arguments.integer(where, "groups", groups, minimum=1)
     if weight.shape[0] != in_channels:
         raise ValueError(f"{where}: weight.shape[0] must equal in_channels, got weight.shape[0]={weight.shape[0]} "
                          f"and in_channels={in_channels}")
-    _check_groups(where, groups, in_channels, out_channels)
-    strides = _positive(where, "stride", stride, nd)
-    dilations = _positive(where, "dilation", dilation, nd)
-    pads = _non_negative(where, "padding", padding, nd)
-    extras = _non_negative(where, "output_padding", output_padding, nd)
-    if any(e >= s and e >= d for e, s, d in zip(extras, strides, dilations)):
-        raise ValueError(f"{where}: output_padding must be smaller than either stride or dilation, got "
-                         f"output_padding={output_padding!r}, stride={stride!r}, dilation={dilation!r}")
+    groups = arguments.groups(where, groups, in_channels, out_channels)
+    strides = arguments.ntuple(where, "stride", stride, nd)
+    dilations = arguments.ntuple(where, "dilation", dilation, nd)
+    pads = arguments.ntuple(where, "padding", padding, nd, minimum=0)
+    extras = arguments.output_padding(where, output_padding, strides, dilations)
     _check_transpose_output(where, input.shape[-nd:], weight.shape[2:], strides, pads, extras, dilations)
     _check_bias(where, bias, out_channels)
     batched = input.ndim == nd + 2
@@ -170,7 +166,7 @@ def _conv_transpose(where, nd, input, weight, bias, stride, padding, output_padd
 
 
 def _check_transpose_output(where, spatial, kernel, stride, padding, output_padding, dilation):
-    size = tuple(ops.conv_transpose_output_size(*args)
+    size = tuple(conv_transpose_output_size(*args)
                  for args in zip(spatial, kernel, stride, padding, output_padding, dilation))
     if min(size) < 1:
         raise ValueError(f"{where}: the output size must be positive, got output size {size} from input size "
@@ -181,17 +177,10 @@ def _check_transpose_output(where, spatial, kernel, stride, padding, output_padd
 
 
 def _tensors(where, input, weight, bias):
-    """Input, weight and bias as Tensors of one floating dtype."""
-    input, weight = as_tensor(input), as_tensor(weight)
-    bias = None if bias is None else as_tensor(bias)
-    for name, t in (("input", input), ("weight", weight), ("bias", bias)):
-        if t is None:
-            continue
-        if t.dtype not in (xp.float32, xp.float64):
-            raise TypeError(f"{where}: {name} must be float32 or float64, got {name} of dtype {t.dtype}")
-        if t.dtype != input.dtype:
-            raise TypeError(f"{where}: {name} must have the input's dtype {input.dtype}, got {name} of dtype {t.dtype}")
-    return input, weight, bias
+    """Input, weight and bias (or None) as Tensors of one floating dtype."""
+    input = arguments.float_tensor(where, "input", input)
+    return (input, arguments.float_tensor(where, "weight", weight, like=input),
+            arguments.float_tensor(where, "bias", bias, like=input, optional=True))
 
 
 def _check_ranks(where, nd, input, weight, layout):
@@ -200,30 +189,6 @@ def _check_ranks(where, nd, input, weight, layout):
                          f"got input of shape {input.shape}")
     if weight.ndim != nd + 2:
         raise ValueError(f"{where}: weight must be {nd + 2}-D {layout}, got weight of shape {weight.shape}")
-
-
-def _check_groups(where, groups, in_channels, out_channels):
-    groups = _positive_int(where, "groups", groups)
-    if in_channels % groups:
-        raise ValueError(f"{where}: in_channels={in_channels} is not divisible by groups={groups}")
-    if out_channels % groups:
-        raise ValueError(f"{where}: out_channels={out_channels} is not divisible by groups={groups}")
-
-
-def _conv_padding(where, padding, kernel, stride, dilation, given_stride):
-    """``padding`` (int, tuple, 'valid' or 'same') as ``((before, after), ...)`` per spatial dim."""
-    nd = len(kernel)
-    if not isinstance(padding, str):
-        return tuple((p, p) for p in _non_negative(where, "padding", padding, nd))
-    if padding == "valid":
-        return ((0, 0),) * nd
-    if padding != "same":
-        raise ValueError(f"{where}: padding must be an int, a tuple of {nd} ints, 'valid' or 'same', "
-                         f"got padding={padding!r}")
-    if any(s != 1 for s in stride):
-        raise ValueError(f"{where}: padding='same' needs stride 1 (it is not defined for strided convolutions), "
-                         f"got stride={given_stride!r}")
-    return tuple(same_padding(k, d) for k, d in zip(kernel, dilation))
 
 
 def _check_kernel_fits(where, spatial, kernel, dilation, pads):
@@ -238,44 +203,6 @@ def _check_bias(where, bias, out_channels):
     if bias is not None and bias.shape != (out_channels,):
         raise ValueError(f"{where}: bias must have shape (out_channels,) = ({out_channels},), "
                          f"got bias of shape {bias.shape}")
-
-
-def _is_int(value):
-    return isinstance(value, Integral) and not isinstance(value, bool)
-
-
-def _positive_int(where, name, value):
-    if not _is_int(value):
-        raise TypeError(f"{where}: {name} must be a positive integer, got {name}={value!r}")
-    if value < 1:
-        raise ValueError(f"{where}: {name} must be a positive integer, got {name}={value!r}")
-    return int(value)
-
-
-def _int_tuple(where, name, value, nd):
-    """``value``, an int or a sequence of ``nd`` ints, as a tuple of ``nd`` ints (PyTorch's ``_pair``)."""
-    if _is_int(value):
-        return (int(value),) * nd
-    rule = f"{name} must be an int or a tuple of {nd} ints"
-    if not isinstance(value, (tuple, list)) or not all(_is_int(v) for v in value):
-        raise TypeError(f"{where}: {rule}, got {name}={value!r}")
-    if len(value) != nd:
-        raise ValueError(f"{where}: {rule}, got {name}={value!r} of length {len(value)}")
-    return tuple(int(v) for v in value)
-
-
-def _positive(where, name, value, nd):
-    values = _int_tuple(where, name, value, nd)
-    if min(values) < 1:
-        raise ValueError(f"{where}: {name} must be positive, got {name}={value!r}")
-    return values
-
-
-def _non_negative(where, name, value, nd):
-    values = _int_tuple(where, name, value, nd)
-    if min(values) < 0:
-        raise ValueError(f"{where}: {name} must be non-negative, got {name}={value!r}")
-    return values
 
 
 # ------------------------------------------------------------------ padding
@@ -299,10 +226,9 @@ def pad(input, pad, mode="constant", value=0.0):  # noqa: A002 - PyTorch's argum
     >>> pad(Tensor([[1., 2, 3]]), (2, 1), mode="reflect")
     tensor([[3., 2., 1., 2., 3., 2.]])
     """
-    input = as_tensor(input)
+    input = arguments.tensor("pad", "input", input)
     pads = _pad_pairs(pad, input.ndim)
-    if mode not in _PAD_MODES:
-        raise ValueError(f"pad: mode must be one of {', '.join(map(repr, _PAD_MODES))}, got mode={mode!r}")
+    arguments.choice("pad", "mode", mode, _PAD_MODES)
     if mode != "constant" and value not in (None, 0):
         raise ValueError(f"pad: value is used only by mode='constant', got value={value!r} with mode={mode!r}")
     sizes = input.shape[input.ndim - len(pads):]
@@ -313,8 +239,8 @@ def pad(input, pad, mode="constant", value=0.0):  # noqa: A002 - PyTorch's argum
 
 def _pad_pairs(pad, ndim):
     """torch's flat pad tuple (last dim first) as ``((before, after), ...)`` for the trailing dims in order."""
-    if not isinstance(pad, (tuple, list)) or not all(_is_int(p) for p in pad):
-        raise TypeError(f"pad: pad must be a tuple of ints, got pad={pad!r}")
+    if not isinstance(pad, (tuple, list)) or not all(arguments.is_int(p) for p in pad):
+        raise arguments.refuse(TypeError, "pad", "pad", "a tuple of ints", repr(pad))
     if len(pad) % 2:
         raise ValueError(f"pad: pad must hold (before, after) pairs, so its length must be even, "
                          f"got pad={tuple(pad)} of length {len(pad)}")

@@ -2,16 +2,19 @@
 
 Each function checks its arguments, then calls the fused forward/backward in
 :mod:`cnnlab.ops.loss`. ``reduction`` is ``'mean'`` (default), ``'sum'`` or
-``'none'``. Targets may be Tensors, arrays or lists; float targets receive a
-gradient where PyTorch gives one.
+``'none'``. Float targets receive a gradient where PyTorch gives one.
+
+Inputs, targets and weights are Tensors, as in PyTorch (arrays are refused:
+wrap them with ``cnnlab.tensor``).
 
 >>> logits = cnnlab.randn(8, 10, requires_grad=True)
->>> loss = cross_entropy(logits, numpy.arange(8))
+>>> loss = cross_entropy(logits, cnnlab.arange(8))
 >>> loss.backward()
 """
-from ..backend import is_float, xp
+from .. import arguments
+from ..backend import get_array_module, is_float
 from ..ops import loss as ops
-from ..tensor import Tensor, as_tensor
+from ..tensor import Tensor
 
 __all__ = [
     "cross_entropy", "nll_loss", "mse_loss", "l1_loss", "smooth_l1_loss", "huber_loss",
@@ -19,21 +22,20 @@ __all__ = [
 ]
 
 
+REDUCTIONS = ("mean", "sum", "none")
+
+
 def _check_reduction(name, reduction):
-    if reduction not in ("mean", "sum", "none"):
-        raise ValueError(f"{name}: reduction must be 'mean', 'sum' or 'none', got reduction={reduction!r}")
+    arguments.choice(name, "reduction", reduction, REDUCTIONS)
 
 
 def _float_input(name, input):
-    input = as_tensor(input)
-    if not is_float(input.data):
-        raise TypeError(f"{name}: input must be a float32 or float64 tensor, got dtype={input.dtype}")
-    return input
+    return arguments.float_tensor(name, "input", input)
 
 
 def _target_like(name, target, input):
     """``target`` as a Tensor of ``input``'s dtype, which must have ``input``'s shape."""
-    target = as_tensor(target)
+    target = arguments.tensor(name, "target", target)
     if target.shape != input.shape:
         raise ValueError(f"{name}: target must have the input's shape {input.shape}, got {target.shape}")
     if not is_float(target.data):
@@ -43,11 +45,11 @@ def _target_like(name, target, input):
 
 def _constant(name, argument, value, shape, dtype):
     """A weight argument as an array of ``dtype`` that broadcasts to ``shape`` (None stays None)."""
-    if value is None:
+    if arguments.tensor(name, argument, value, optional=True) is None:
         return None
-    array = xp.asarray(value.data if isinstance(value, Tensor) else value).astype(dtype, copy=False)
+    array = value.data.astype(dtype, copy=False)
     try:
-        fits = xp.broadcast_shapes(array.shape, shape) == shape
+        fits = get_array_module(array).broadcast_shapes(array.shape, shape) == shape
     except ValueError:
         fits = False
     if not fits:
@@ -67,10 +69,10 @@ def mse_loss(input, target, reduction="mean"):
 
     Args:
         input: Tensor of any shape.
-        target: Tensor or array of the same shape (receives a gradient if it requires one).
+        target: Tensor of the same shape (receives a gradient if it requires one).
         reduction: 'mean', 'sum' or 'none' (keeps the input's shape).
 
-    >>> mse_loss(cnnlab.Tensor([1.0, 3.0]), [0.0, 0.0])   # (1 + 9) / 2
+    >>> mse_loss(cnnlab.Tensor([1.0, 3.0]), cnnlab.tensor([0.0, 0.0]))   # (1 + 9) / 2
     tensor(5.)
     """
     input, target = _operands("mse_loss", input, target, reduction)
@@ -80,7 +82,7 @@ def mse_loss(input, target, reduction="mean"):
 def l1_loss(input, target, reduction="mean"):
     """Mean absolute error: ``|x - y|`` per element, then reduced (gradient 0 where ``x = y``).
 
-    >>> l1_loss(cnnlab.Tensor([1.0, -3.0]), [0.0, 0.0])
+    >>> l1_loss(cnnlab.Tensor([1.0, -3.0]), cnnlab.tensor([0.0, 0.0]))
     tensor(2.)
     """
     input, target = _operands("l1_loss", input, target, reduction)
@@ -92,12 +94,11 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
 
     Formula, for ``d = x - y``: ``0.5 d^2 / beta`` if ``|d| < beta`` else ``|d| - 0.5 beta``.
 
-    >>> smooth_l1_loss(cnnlab.Tensor([0.5, 3.0]), [0.0, 0.0], reduction="none")
+    >>> smooth_l1_loss(cnnlab.Tensor([0.5, 3.0]), cnnlab.tensor([0.0, 0.0]), reduction="none")
     tensor([0.125, 2.5  ])
     """
     input, target = _operands("smooth_l1_loss", input, target, reduction)
-    if not beta >= 0:
-        raise ValueError(f"smooth_l1_loss: beta must be non-negative, got beta={beta}")
+    beta = arguments.real("smooth_l1_loss", "beta", beta, low=0)
     if beta == 0:
         return ops.l1_loss(input, target, reduction)
     return ops.smooth_l1_loss(input, target, reduction, beta)
@@ -106,12 +107,11 @@ def smooth_l1_loss(input, target, reduction="mean", beta=1.0):
 def huber_loss(input, target, reduction="mean", delta=1.0):
     """Huber loss: ``0.5 d^2`` if ``|d| < delta`` else ``delta (|d| - 0.5 delta)``, for ``d = x - y``.
 
-    >>> huber_loss(cnnlab.Tensor([0.5, 3.0]), [0.0, 0.0], reduction="none", delta=2.0)
+    >>> huber_loss(cnnlab.Tensor([0.5, 3.0]), cnnlab.tensor([0.0, 0.0]), reduction="none", delta=2.0)
     tensor([0.125, 4.   ])
     """
     input, target = _operands("huber_loss", input, target, reduction)
-    if not delta > 0:
-        raise ValueError(f"huber_loss: delta must be positive, got delta={delta}")
+    delta = arguments.real("huber_loss", "delta", delta, low=0, open_low=True)
     return ops.huber_loss(input, target, reduction, delta)
 
 
@@ -131,7 +131,7 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
         weight: per-element rescaling that broadcasts to the input's shape (no gradient).
         reduction: 'mean', 'sum' or 'none'.
 
-    >>> binary_cross_entropy(cnnlab.Tensor([0.5]), [1.0])   # log 2
+    >>> binary_cross_entropy(cnnlab.Tensor([0.5]), cnnlab.tensor([1.0]))   # log 2
     tensor(0.6931472)
     """
     name = "binary_cross_entropy"
@@ -155,7 +155,7 @@ def binary_cross_entropy_with_logits(input, target, weight=None, reduction="mean
         pos_weight: weight of the positive term, broadcast along the last dimension
             (one per class); ``> 1`` raises recall.
 
-    >>> binary_cross_entropy_with_logits(cnnlab.Tensor([0.0]), [1.0])   # log 2
+    >>> binary_cross_entropy_with_logits(cnnlab.Tensor([0.0]), cnnlab.tensor([1.0]))   # log 2
     tensor(0.6931472)
     """
     name = "binary_cross_entropy_with_logits"
@@ -175,9 +175,9 @@ def _class_input(name, input):
 
 
 def _class_weight(name, weight, classes, dtype):
-    if weight is None:
+    if arguments.tensor(name, "weight", weight, optional=True) is None:
         return None
-    array = xp.asarray(weight.data if isinstance(weight, Tensor) else weight).astype(dtype, copy=False)
+    array = weight.data.astype(dtype, copy=False)
     if array.shape != (classes,):
         raise ValueError(f"{name}: weight must have one entry per class, shape ({classes},), got shape {array.shape}")
     return array
@@ -189,9 +189,7 @@ def _sample_shape(input):
 
 def _class_indices(name, target, input, ignore_index):
     """``target`` as an integer array of the input's sample shape, each entry a class or ``ignore_index``."""
-    target = xp.asarray(target.data if isinstance(target, Tensor) else target)
-    if target.dtype.kind not in "iu":
-        raise TypeError(f"{name}: target must hold integer class indices, got dtype={target.dtype}")
+    target = arguments.index_tensor(name, "target", target).data
     if target.shape != _sample_shape(input):
         raise ValueError(f"{name}: target must have shape {_sample_shape(input)} (the input's shape {input.shape} "
                          f"without the class dimension), got shape {target.shape}")
@@ -213,12 +211,13 @@ def nll_loss(input, target, weight=None, ignore_index=-100, reduction="mean"):
         ignore_index: target value that contributes neither loss nor gradient.
         reduction: 'mean' divides by the summed weight of the targets that are not ignored.
 
-    >>> nll_loss(cnnlab.Tensor([[-0.1, -2.3]]), [0])
+    >>> nll_loss(cnnlab.Tensor([[-0.1, -2.3]]), cnnlab.tensor([0]))
     tensor(0.1)
     """
     name = "nll_loss"
     _check_reduction(name, reduction)
     input = _class_input(name, input)
+    ignore_index = arguments.integer(name, "ignore_index", ignore_index)
     target = _class_indices(name, target, input, ignore_index)
     weight = _class_weight(name, weight, input.shape[1 if input.ndim > 1 else 0], input.dtype)
     return ops.nll_loss(input, target, weight, ignore_index, reduction)
@@ -242,22 +241,21 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
     ``weight[y]``, and the gradient is ``p * sum_c(weight[c] t[c]) - weight * t``.
 
     >>> x = cnnlab.Tensor([[2.0, 0.0, 0.0]], requires_grad=True)
-    >>> cross_entropy(x, [0]).backward()
+    >>> cross_entropy(x, cnnlab.tensor([0])).backward()
     """
     name = "cross_entropy"
     _check_reduction(name, reduction)
     input = _class_input(name, input)
-    if not 0 <= label_smoothing <= 1:
-        raise ValueError(f"{name}: label_smoothing must be in [0, 1], got label_smoothing={label_smoothing}")
+    label_smoothing = arguments.real(name, "label_smoothing", label_smoothing, low=0, high=1)
+    ignore_index = arguments.integer(name, "ignore_index", ignore_index)
     weight = _class_weight(name, weight, input.shape[1 if input.ndim > 1 else 0], input.dtype)
-    if as_tensor(target).shape == input.shape:
+    if arguments.tensor(name, "target", target).shape == input.shape:
         return _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing)
     target = _class_indices(name, target, input, ignore_index)
     return ops.cross_entropy(input, target, weight, ignore_index, reduction, label_smoothing)
 
 
 def _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing):
-    target = as_tensor(target)
     if not is_float(target.data):
         raise TypeError(f"cross_entropy: a target of the input's shape holds class probabilities and must be float, "
                         f"got dtype={target.dtype}")

@@ -2,40 +2,29 @@
 
 Each function checks its arguments, then calls :mod:`cnnlab.ops.norm`.
 """
-import numbers
-
-from ..backend import xp
+from .. import arguments
 from ..ops import norm as ops
-from ..tensor import Tensor
-from .activation import check_number, check_tensor
 
 __all__ = ["batch_norm", "layer_norm", "group_norm"]
 
 
-def _check_affine(function, tensor, name, input, shape, rule):  # noqa: A002
-    """``tensor`` (weight or bias, may be None) if it has ``shape`` and ``input``'s dtype, else an error."""
-    if tensor is None:
-        return None
-    check_tensor(function, tensor, name, floating=True)
-    if tensor.shape != shape:
+def _affine(function, tensor, name, input, shape, rule):  # noqa: A002
+    """``tensor`` (weight or bias, may be None), a Tensor of ``input``'s dtype and of ``shape``."""
+    tensor = arguments.float_tensor(function, name, tensor, like=input, optional=True)
+    if tensor is not None and tensor.shape != shape:
         raise ValueError(f"{function}: {name} must have shape {shape} ({rule}), got shape {tensor.shape}")
-    if tensor.dtype != input.dtype:
-        raise TypeError(f"{function}: {name} dtype must match the input's {input.dtype}, got {tensor.dtype}")
     return tensor
 
 
 def _running_stat(name, value, channels, input_shape):
-    """The array behind a running statistic (a Tensor or an ndarray; updated in place), or None."""
+    """The array behind a running statistic (a float Tensor, updated in place), or None."""
+    value = arguments.float_tensor("batch_norm", name, value, optional=True)
     if value is None:
         return None
-    array = value.data if isinstance(value, Tensor) else value
-    if not isinstance(array, xp.ndarray) or array.dtype.kind != "f":
-        received = f"dtype={array.dtype}" if isinstance(array, xp.ndarray) else type(value).__name__
-        raise TypeError(f"batch_norm: {name} must be a floating-point Tensor or array, got {received}")
-    if array.size != channels:
-        raise ValueError(f"batch_norm: {name} has {array.size} elements but input has {channels} channels "
+    if value.data.size != channels:
+        raise ValueError(f"batch_norm: {name} has {value.data.size} elements but input has {channels} channels "
                          f"(input shape {input_shape})")
-    return array
+    return value.data
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,  # noqa: A002
@@ -50,29 +39,26 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
 
     Args:
         input: ``(N, C)``, ``(N, C, L)``, ``(N, C, H, W)`` or ``(N, C, D, H, W)``.
-        running_mean, running_var: ``(C,)`` Tensors or arrays, or None (training only).
+        running_mean, running_var: ``(C,)`` float Tensors, or None (training only).
         weight, bias: ``(C,)`` or None.
-        momentum: a float; the cumulative average of ``momentum=None`` is the
-            BatchNorm module's business (it passes ``1 / batches_seen``).
+        momentum: a real number; the cumulative average of ``momentum=None`` is
+            the BatchNorm module's business (it passes ``1 / batches_seen``).
 
     >>> x = randn(8, 3, 4, 4)
     >>> mean, var = zeros(3), ones(3)
     >>> y = batch_norm(x, mean, var, training=True)   # mean and var are updated
     """
-    check_tensor("batch_norm", input, floating=True)
+    input = arguments.float_tensor("batch_norm", "input", input)
     if input.ndim < 2:
         raise ValueError(f"batch_norm: input must have at least 2 dims (N, C, *), got shape {input.shape}")
     channels = input.shape[1]
     running_mean = _running_stat("running_mean", running_mean, channels, input.shape)
     running_var = _running_stat("running_var", running_var, channels, input.shape)
     per_channel = f"one value per channel; input has {channels} channels"
-    weight = _check_affine("batch_norm", weight, "weight", input, (channels,), per_channel)
-    bias = _check_affine("batch_norm", bias, "bias", input, (channels,), per_channel)
-    if momentum is None:
-        raise TypeError("batch_norm: momentum must be a float (the cumulative average of momentum=None is "
-                        "computed by the BatchNorm module), got momentum=None")
-    momentum = check_number("batch_norm", "momentum", momentum)
-    eps = check_number("batch_norm", "eps", eps)
+    weight = _affine("batch_norm", weight, "weight", input, (channels,), per_channel)
+    bias = _affine("batch_norm", bias, "bias", input, (channels,), per_channel)
+    momentum = arguments.real("batch_norm", "momentum", momentum)
+    eps = arguments.real("batch_norm", "eps", eps)
     if training and input.data.size // max(channels, 1) <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                          f"got input shape {input.shape}")
@@ -96,19 +82,14 @@ def layer_norm(input, normalized_shape, weight=None, bias=None, eps=1e-5):  # no
     >>> layer_norm(randn(2, 5, 8), 8).shape
     (2, 5, 8)
     """
-    check_tensor("layer_norm", input, floating=True)
-    shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else normalized_shape
-    try:
-        shape = tuple(int(n) for n in shape)
-    except (TypeError, ValueError):
-        raise TypeError(f"layer_norm: normalized_shape must be an int or a sequence of ints, "
-                        f"got normalized_shape={normalized_shape!r}") from None
-    if not shape or len(shape) > input.ndim or input.shape[-len(shape):] != shape:
+    input = arguments.float_tensor("layer_norm", "input", input)
+    shape = arguments.shape("layer_norm", "normalized_shape", normalized_shape)
+    if len(shape) > input.ndim or input.shape[-len(shape):] != shape:
         raise ValueError(f"layer_norm: normalized_shape={shape} must match the last {len(shape)} dims of the "
                          f"input, got input shape {input.shape}")
-    weight = _check_affine("layer_norm", weight, "weight", input, shape, "normalized_shape")
-    bias = _check_affine("layer_norm", bias, "bias", input, shape, "normalized_shape")
-    eps = check_number("layer_norm", "eps", eps)
+    weight = _affine("layer_norm", weight, "weight", input, shape, "normalized_shape")
+    bias = _affine("layer_norm", bias, "bias", input, shape, "normalized_shape")
+    eps = arguments.real("layer_norm", "eps", eps)
     return ops.layer_norm(input, len(shape), weight, bias, eps)
 
 
@@ -125,17 +106,14 @@ def group_norm(input, num_groups, weight=None, bias=None, eps=1e-5):  # noqa: A0
     >>> group_norm(randn(2, 6, 4, 4), 3).shape
     (2, 6, 4, 4)
     """
-    check_tensor("group_norm", input, floating=True)
+    input = arguments.float_tensor("group_norm", "input", input)
     if input.ndim < 2:
         raise ValueError(f"group_norm: input must have at least 2 dims (N, C, *), got shape {input.shape}")
     channels = input.shape[1]
-    if isinstance(num_groups, bool) or not isinstance(num_groups, numbers.Integral) or num_groups < 1:
-        raise ValueError(f"group_norm: num_groups must be a positive integer, got num_groups={num_groups!r}")
-    if channels % num_groups:
-        raise ValueError(f"group_norm: channels={channels} is not divisible by num_groups={num_groups} "
-                         f"(input shape {input.shape})")
+    num_groups = arguments.integer("group_norm", "num_groups", num_groups, minimum=1)
+    arguments.divisible("group_norm", "channels", channels, "num_groups", num_groups, f" (input shape {input.shape})")
     per_channel = f"one value per channel; input has {channels} channels"
-    weight = _check_affine("group_norm", weight, "weight", input, (channels,), per_channel)
-    bias = _check_affine("group_norm", bias, "bias", input, (channels,), per_channel)
-    eps = check_number("group_norm", "eps", eps)
-    return ops.group_norm(input, int(num_groups), weight, bias, eps)
+    weight = _affine("group_norm", weight, "weight", input, (channels,), per_channel)
+    bias = _affine("group_norm", bias, "bias", input, (channels,), per_channel)
+    eps = arguments.real("group_norm", "eps", eps)
+    return ops.group_norm(input, num_groups, weight, bias, eps)

@@ -4,12 +4,9 @@ Inputs are ``(N, C, *spatial)`` or unbatched ``(C, *spatial)``. The functions
 normalise "int or tuple" arguments, validate them (errors name the argument,
 the rule and the value received) and call :mod:`cnnlab.ops.pool`.
 """
-import numbers
-
-from ..backend import is_float
+from .. import arguments
 from ..ops import pool as ops
 from ..shapes import conv_output_size
-from ..tensor import Tensor
 
 __all__ = [
     "max_pool1d", "max_pool2d", "max_pool3d",
@@ -22,28 +19,9 @@ _SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
 
 
 # ------------------------------------------------------ argument checking
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
-
-
-def _ints(fn, name, value, nd):
-    """``value`` (an int, or a sequence of 1 or ``nd`` ints) as a tuple of ``nd`` ints."""
-    if _is_int(value):
-        return (int(value),) * nd
-    rule = f"{fn}: {name} must be an int or a tuple of {nd} ints, got {name}={value!r}"
-    if not isinstance(value, (tuple, list)) or not all(_is_int(v) for v in value):
-        raise TypeError(rule)
-    if len(value) not in (1, nd):
-        raise ValueError(rule)
-    return tuple(int(v) for v in value) * (nd // len(value))
-
-
 def _spatial_size(fn, input, nd):
     """Check ``input`` is a float ``(C, *spatial)`` or ``(N, C, *spatial)`` Tensor; its spatial size."""
-    if not isinstance(input, Tensor):
-        raise TypeError(f"{fn}: input must be a Tensor, got {type(input).__name__}")
-    if not is_float(input.data):
-        raise TypeError(f"{fn}: input must be float32 or float64, got dtype={input.dtype}")
+    input = arguments.float_tensor(fn, "input", input)
     if input.ndim not in (nd + 1, nd + 2):
         raise ValueError(f"{fn}: input must be {nd + 1}-D (C, {_SPATIAL[nd]}) or {nd + 2}-D "
                          f"(N, C, {_SPATIAL[nd]}), got input.shape={input.shape}")
@@ -55,22 +33,9 @@ def _spatial_size(fn, input, nd):
 
 
 def _window_args(fn, input, nd, kernel_size, stride, padding, dilation, ceil_mode):
-    """Validated ``(kernel, stride, padding, dilation)`` tuples of a fixed-window pool."""
+    """Validated ``(kernel, stride, padding, dilation)`` tuples of a fixed-window pool over ``input``."""
     spatial = _spatial_size(fn, input, nd)
-    kernel = _ints(fn, "kernel_size", kernel_size, nd)
-    no_stride = stride is None or isinstance(stride, (tuple, list)) and not stride  # torch's default too
-    steps = kernel if no_stride else _ints(fn, "stride", stride, nd)
-    pads = _ints(fn, "padding", padding, nd)
-    dilations = _ints(fn, "dilation", dilation, nd)
-    for name, value, given in (("kernel_size", kernel, kernel_size), ("stride", steps, stride),
-                               ("dilation", dilations, dilation)):
-        if min(value) < 1:
-            raise ValueError(f"{fn}: {name} must be positive, got {name}={given!r}")
-    if min(pads) < 0:
-        raise ValueError(f"{fn}: padding must be non-negative, got padding={padding!r}")
-    if any(p > k // 2 for p, k in zip(pads, kernel)):
-        raise ValueError(f"{fn}: padding must be at most half of kernel_size, "
-                         f"got padding={padding!r} with kernel_size={kernel_size!r}")
+    kernel, steps, pads, dilations = arguments.pool_window(fn, nd, kernel_size, stride, padding, dilation)
     out = tuple(conv_output_size(n, k, s, p, d, ceil_mode)
                 for n, k, s, p, d in zip(spatial, kernel, steps, pads, dilations))
     if min(out) < 1:
@@ -83,30 +48,6 @@ def _window_args(fn, input, nd, kernel_size, stride, padding, dilation, ceil_mod
                              f"dilation={dilation!r} and padding={padding!r} some windows see only "
                              f"padding for input size {spatial}")
     return kernel, steps, pads, dilations
-
-
-def _output_size(fn, output_size, spatial):
-    """Adaptive ``output_size`` (an int, or ``len(spatial)`` ints or None) as a tuple of ints."""
-    nd = len(spatial)
-    sizes = (output_size,) * nd if _is_int(output_size) else output_size
-    rule = f"{fn}: output_size must be an int or a tuple of {nd} ints or None, got output_size={output_size!r}"
-    if not isinstance(sizes, (tuple, list)) or not all(s is None or _is_int(s) for s in sizes):
-        raise TypeError(rule)
-    if len(sizes) != nd:
-        raise ValueError(rule)
-    sizes = tuple(n if s is None else int(s) for s, n in zip(sizes, spatial))
-    if min(sizes) < 1:
-        raise ValueError(f"{fn}: output_size must be positive, got output_size={output_size!r}")
-    return sizes
-
-
-def _divisor(fn, divisor_override):
-    rule = f"{fn}: divisor_override must be a non-zero int or None, got divisor_override={divisor_override!r}"
-    if divisor_override is not None and not _is_int(divisor_override):
-        raise TypeError(rule)
-    if divisor_override == 0:
-        raise ValueError(rule)
-    return divisor_override
 
 
 # --------------------------------------------------------------- max pools
@@ -166,7 +107,7 @@ def max_pool3d(input, kernel_size, stride=None, padding=0, dilation=1, ceil_mode
 # ----------------------------------------------------------- average pools
 def _avg_pool(fn, nd, input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override):
     kernel, stride, padding, _ = _window_args(fn, input, nd, kernel_size, stride, padding, 1, ceil_mode)
-    divisor_override = _divisor(fn, divisor_override)
+    divisor_override = arguments.divisor_override(fn, divisor_override)
     return ops.avg_pool(input, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override)
 
 
@@ -220,7 +161,10 @@ def avg_pool3d(input, kernel_size, stride=None, padding=0, ceil_mode=False, coun
 
 # ---------------------------------------------------------- adaptive pools
 def _adaptive(fn, nd, input, output_size):
-    return _output_size(fn, output_size, _spatial_size(fn, input, nd))
+    """``output_size`` as ints, a None entry taking the input's size."""
+    spatial = _spatial_size(fn, input, nd)
+    sizes = arguments.output_size(fn, output_size, nd)
+    return tuple(n if s is None else s for s, n in zip(sizes, spatial))
 
 
 def adaptive_avg_pool2d(input, output_size):

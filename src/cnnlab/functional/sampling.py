@@ -9,23 +9,13 @@ spatial transformer (Jaderberg et al., https://arxiv.org/abs/1506.02025).
 >>> grid_sample(image, grid).shape                                 # image (1, 3, 8, 8)
 (1, 3, 8, 8)
 """
-from numbers import Integral
-
-from ..backend import is_float
+from .. import arguments
 from ..ops import sampling as ops
-from ..tensor import as_tensor
 
 __all__ = ["affine_grid", "grid_sample"]
 
 _MODES = ("bilinear", "nearest")
 _PADDING_MODES = ("zeros", "border", "reflection")
-
-
-def _float_tensor(name, argument, value):
-    value = as_tensor(value)
-    if not is_float(value.data):
-        raise TypeError(f"{name}: {argument} must be a float32 or float64 tensor, got dtype={value.dtype}")
-    return value
 
 
 def affine_grid(theta, size, align_corners=False):
@@ -47,9 +37,9 @@ def affine_grid(theta, size, align_corners=False):
     tensor([[[[-0.5,  0. ],
               [ 0.5,  0. ]]]])
     """
-    theta = _float_tensor("affine_grid", "theta", theta)
+    theta = arguments.float_tensor("affine_grid", "theta", theta)
     size = tuple(size)
-    if len(size) not in (4, 5) or not all(isinstance(s, Integral) and s > 0 for s in size):
+    if len(size) not in (4, 5) or not all(arguments.is_int(s) and s > 0 for s in size):
         raise ValueError(f"affine_grid: size must be 4 or 5 positive integers, (N, C, H, W) or (N, C, D, H, W), "
                          f"got size={size}")
     k = len(size) - 2
@@ -85,12 +75,10 @@ def grid_sample(input, grid, mode="bilinear", padding_mode="zeros", align_corner
     (2, 3, 4, 4)
     """
     name = "grid_sample"
-    input, grid = _float_tensor(name, "input", input), _float_tensor(name, "grid", grid)
-    if mode not in _MODES:
-        raise ValueError(f"{name}: mode must be 'bilinear' or 'nearest', got mode={mode!r}")
-    if padding_mode not in _PADDING_MODES:
-        raise ValueError(f"{name}: padding_mode must be 'zeros', 'border' or 'reflection', "
-                         f"got padding_mode={padding_mode!r}")
+    input = arguments.float_tensor(name, "input", input)
+    grid = arguments.float_tensor(name, "grid", grid, like=input)
+    arguments.choice(name, "mode", mode, _MODES)
+    arguments.choice(name, "padding_mode", padding_mode, _PADDING_MODES)
     _check_shapes(input, grid)
     return ops.grid_sample(input, grid, mode, padding_mode, align_corners)
 
@@ -107,5 +95,3 @@ def _check_shapes(input, grid):
     if grid.shape[0] != input.shape[0]:
         raise ValueError(f"grid_sample: grid's batch size {grid.shape[0]} must equal input's batch size "
                          f"{input.shape[0]}")
-    if grid.dtype != input.dtype:
-        raise TypeError(f"grid_sample: grid must have the input's dtype {input.dtype}, got dtype={grid.dtype}")

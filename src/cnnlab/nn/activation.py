@@ -3,6 +3,7 @@
 ``inplace`` is accepted so code ported from PyTorch runs unchanged; the result is
 always a new tensor (the autograd graph needs the input intact).
 """
+from .. import arguments
 from .. import functional as F
 from .module import Module, format_arguments
 
@@ -43,7 +44,8 @@ class LeakyReLU(Module):
 
     def __init__(self, negative_slope=0.01, inplace=False):
         super().__init__()
-        self.negative_slope, self.inplace = negative_slope, inplace
+        self.negative_slope = arguments.real("LeakyReLU", "negative_slope", negative_slope)
+        self.inplace = inplace
 
     def forward(self, input):
         return F.leaky_relu(input, self.negative_slope)
@@ -57,7 +59,7 @@ class ELU(Module):
 
     def __init__(self, alpha=1.0, inplace=False):
         super().__init__()
-        self.alpha, self.inplace = alpha, inplace
+        self.alpha, self.inplace = arguments.real("ELU", "alpha", alpha), inplace
 
     def forward(self, input):
         return F.elu(input, self.alpha)
@@ -71,9 +73,7 @@ class GELU(Module):
 
     def __init__(self, approximate="none"):
         super().__init__()
-        if approximate not in ("none", "tanh"):
-            raise ValueError(f"GELU: approximate must be 'none' or 'tanh', got approximate={approximate!r}")
-        self.approximate = approximate
+        self.approximate = arguments.choice("GELU", "approximate", approximate, ("none", "tanh"))
 
     def forward(self, input):
         return F.gelu(input, approximate=self.approximate)
@@ -94,7 +94,10 @@ class Softplus(Module):
 
     def __init__(self, beta=1.0, threshold=20.0):
         super().__init__()
-        self.beta, self.threshold = beta, threshold
+        self.beta = arguments.real("Softplus", "beta", beta)
+        if self.beta == 0:
+            raise arguments.refuse(ValueError, "Softplus", "beta", "non-zero", repr(beta))
+        self.threshold = arguments.real("Softplus", "threshold", threshold)
 
     def forward(self, input):
         return F.softplus(input, self.beta, self.threshold)
@@ -126,7 +129,7 @@ class Softmax(Module):
 
     def __init__(self, dim=None):
         super().__init__()
-        self.dim = dim
+        self.dim = None if dim is None else arguments.integer(type(self).__name__, "dim", dim)
 
     def forward(self, input):
         return F.softmax(input, self.dim)
@@ -140,7 +143,7 @@ class LogSoftmax(Module):
 
     def __init__(self, dim=None):
         super().__init__()
-        self.dim = dim
+        self.dim = None if dim is None else arguments.integer(type(self).__name__, "dim", dim)
 
     def forward(self, input):
         return F.log_softmax(input, self.dim)

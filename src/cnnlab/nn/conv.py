@@ -6,48 +6,17 @@ weight ``(out_channels, in_channels / groups, *kernel_size)`` (transposed:
 ``(out_channels,)``; ``reset_parameters`` initialises them as PyTorch does;
 ``forward`` calls the functional op (``F.conv2d``, ``F.conv_transpose2d``, ...).
 """
-import operator
+import numpy
 
+from .. import arguments
 from .. import functional as F
-from ..backend import default_float, xp
-from ..shapes import same_padding
+from ..backend import default_float
 from . import init
 from .module import Module, Parameter, format_arguments
 
 __all__ = ["Conv1d", "Conv2d", "Conv3d", "ConvTranspose1d", "ConvTranspose2d", "ConvTranspose3d"]
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
-
-def as_tuple(owner, name, value, n, minimum=1):
-    """``value`` (an int, or a sequence of ``n`` ints) as an ``n``-tuple of ints, each at least ``minimum``.
-
-    The one place a layer's "int or tuple" arguments are normalised (PyTorch's ``_pair``).
-
-    >>> as_tuple("Conv2d", "kernel_size", 3, 2)
-    (3, 3)
-    """
-    values = value if isinstance(value, (tuple, list)) else (value,) * n
-    if len(values) != n:
-        raise ValueError(f"{owner}: {name} must be an int or a tuple of {n} ints, got {name}={value!r}")
-    try:
-        values = tuple(operator.index(v) for v in values)
-    except TypeError:
-        raise TypeError(f"{owner}: {name} must be an int or a tuple of {n} ints, got {name}={value!r}") from None
-    if any(v < minimum for v in values):
-        raise ValueError(f"{owner}: {name} must be >= {minimum}, got {name}={value!r}")
-    return values
-
-
-def _check_channels(owner, in_channels, out_channels, groups):
-    for name, value in (("in_channels", in_channels), ("out_channels", out_channels), ("groups", groups)):
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise TypeError(f"{owner}: {name} must be an int, got {name}={value!r}")
-        if value < 1:
-            raise ValueError(f"{owner}: {name} must be a positive int, got {name}={value}")
-    for name, value in (("in_channels", in_channels), ("out_channels", out_channels)):
-        if value % groups:
-            raise ValueError(f"{owner}: {name}={value} is not divisible by groups={groups}")
 
 
 class _ConvNd(Module):
@@ -58,16 +27,18 @@ class _ConvNd(Module):
 
     def _init_common(self, in_channels, out_channels, kernel_size, stride, dilation, groups, bias):
         owner = type(self).__name__
-        _check_channels(owner, in_channels, out_channels, groups)
-        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
-        self.kernel_size = as_tuple(owner, "kernel_size", kernel_size, self.dims)
-        self.stride = as_tuple(owner, "stride", stride, self.dims)
-        self.dilation = as_tuple(owner, "dilation", dilation, self.dims)
+        self.in_channels = arguments.integer(owner, "in_channels", in_channels, minimum=1)
+        self.out_channels = arguments.integer(owner, "out_channels", out_channels, minimum=1)
+        self.groups = arguments.groups(owner, groups, in_channels, out_channels)
+        self.kernel_size = arguments.ntuple(owner, "kernel_size", kernel_size, self.dims)
+        self.stride = arguments.ntuple(owner, "stride", stride, self.dims)
+        self.dilation = arguments.ntuple(owner, "dilation", dilation, self.dims)
 
     def _create_parameters(self, weight_shape, bias):
-        self.weight = Parameter(xp.empty(weight_shape, dtype=default_float))
+        # Parameters are created with NumPy on the host.
+        self.weight = Parameter(numpy.empty(weight_shape, dtype=default_float))
         if bias:
-            self.bias = Parameter(xp.empty(self.out_channels, dtype=default_float))
+            self.bias = Parameter(numpy.empty(self.out_channels, dtype=default_float))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -83,31 +54,13 @@ class _Conv(_ConvNd):
         super().__init__()
         owner = type(self).__name__
         self._init_common(in_channels, out_channels, kernel_size, stride, dilation, groups, bias)
-        self.padding = self._check_padding(padding)
-        if padding_mode not in PADDING_MODES:
-            raise ValueError(f"{owner}: padding_mode must be one of {', '.join(map(repr, PADDING_MODES))}, "
-                             f"got padding_mode={padding_mode!r}")
-        self.padding_mode = padding_mode
+        self.padding = arguments.conv_padding(owner, padding, self.dims, self.stride)
+        self.padding_mode = arguments.choice(owner, "padding_mode", padding_mode, PADDING_MODES)
         self._create_parameters((out_channels, in_channels // groups, *self.kernel_size), bias)
-
-    def _check_padding(self, padding):
-        owner = type(self).__name__
-        if not isinstance(padding, str):
-            return as_tuple(owner, "padding", padding, self.dims, minimum=0)
-        if padding not in ("same", "valid"):
-            raise ValueError(f"{owner}: padding must be an int, a tuple, 'same' or 'valid', got padding={padding!r}")
-        if padding == "same" and any(s != 1 for s in self.stride):
-            raise ValueError(f"{owner}: padding='same' is not supported for strided convolutions, "
-                             f"got stride={self.stride}")
-        return padding
 
     def _padding_pairs(self):
         """``(before, after)`` per spatial dim, for the explicit padding of non-'zeros' padding modes."""
-        if self.padding == "same":
-            return [same_padding(k, d) for k, d in zip(self.kernel_size, self.dilation)]
-        if self.padding == "valid":
-            return [(0, 0)] * self.dims
-        return [(p, p) for p in self.padding]
+        return arguments.padding_pairs(self.padding, self.kernel_size, self.dilation)
 
     def forward(self, input):
         conv = getattr(F, self.function)
@@ -191,14 +144,9 @@ class _ConvTranspose(_ConvNd):
         super().__init__()
         owner = type(self).__name__
         self._init_common(in_channels, out_channels, kernel_size, stride, dilation, groups, bias)
-        self.padding = as_tuple(owner, "padding", padding, self.dims, minimum=0)
-        self.output_padding = as_tuple(owner, "output_padding", output_padding, self.dims, minimum=0)
-        if any(op >= max(s, d) for op, s, d in zip(self.output_padding, self.stride, self.dilation)):
-            raise ValueError(f"{owner}: output_padding must be smaller than stride or dilation, got "
-                             f"output_padding={output_padding!r} with stride={stride!r}, dilation={dilation!r}")
-        if padding_mode != "zeros":
-            raise ValueError(f"{owner}: only padding_mode='zeros' is supported, got padding_mode={padding_mode!r}")
-        self.padding_mode = padding_mode
+        self.padding = arguments.ntuple(owner, "padding", padding, self.dims, minimum=0)
+        self.output_padding = arguments.output_padding(owner, output_padding, self.stride, self.dilation)
+        self.padding_mode = arguments.choice(owner, "padding_mode", padding_mode, ("zeros",))
         self._create_parameters((in_channels, out_channels // groups, *self.kernel_size), bias)
 
     def forward(self, input):

@@ -5,6 +5,7 @@ input; in evaluation mode (``model.eval()``) the input passes through unchanged.
 The masks are drawn from ``cnnlab.random.default_generator()``, so
 ``cnnlab.manual_seed(s)`` makes them reproducible.
 """
+from .. import arguments
 from .. import functional as F
 from .module import Module, format_arguments
 
@@ -16,9 +17,8 @@ class _DropoutNd(Module):
 
     def __init__(self, p=0.5, inplace=False):
         super().__init__()
-        if isinstance(p, bool) or not isinstance(p, (int, float)) or not 0 <= p <= 1:
-            raise ValueError(f"{type(self).__name__}: p must be a probability between 0 and 1, got p={p!r}")
-        self.p, self.inplace = p, inplace
+        self.p = arguments.real(type(self).__name__, "p", p, low=0, high=1)
+        self.inplace = inplace
 
     def forward(self, input):
         return getattr(F, self.function)(input, self.p, self.training)

@@ -1,7 +1,10 @@
 """Linear (fully connected), Identity and Flatten layers, as in ``torch.nn``."""
 
+import numpy
+
+from .. import arguments
 from .. import functional as F
-from ..backend import default_float, xp
+from ..backend import default_float
 from . import init
 from .module import Module, Parameter, format_arguments
 
@@ -28,15 +31,12 @@ class Linear(Module):
 
     def __init__(self, in_features, out_features, bias=True):
         super().__init__()
-        for name, value in (("in_features", in_features), ("out_features", out_features)):
-            if isinstance(value, bool) or not isinstance(value, int):
-                raise TypeError(f"Linear: {name} must be an int, got {name}={value!r}")
-            if value < 0:
-                raise ValueError(f"Linear: {name} must be >= 0, got {name}={value}")
-        self.in_features, self.out_features = in_features, out_features
-        self.weight = Parameter(xp.empty((out_features, in_features), dtype=default_float))
+        self.in_features = arguments.integer("Linear", "in_features", in_features, minimum=0)
+        self.out_features = arguments.integer("Linear", "out_features", out_features, minimum=0)
+        # Parameters are created with NumPy on the host.
+        self.weight = Parameter(numpy.empty((out_features, in_features), dtype=default_float))
         if bias:
-            self.bias = Parameter(xp.empty(out_features, dtype=default_float))
+            self.bias = Parameter(numpy.empty(out_features, dtype=default_float))
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
@@ -74,10 +74,11 @@ class Flatten(Module):
 
     def __init__(self, start_dim=1, end_dim=-1):
         super().__init__()
-        self.start_dim, self.end_dim = start_dim, end_dim
+        self.start_dim = arguments.integer("Flatten", "start_dim", start_dim)
+        self.end_dim = arguments.integer("Flatten", "end_dim", end_dim)
 
     def forward(self, input):
-        return input.flatten(self.start_dim, self.end_dim)
+        return F.flatten(input, self.start_dim, self.end_dim)
 
     def extra_repr(self):
         return format_arguments(start_dim=(self.start_dim, 1), end_dim=(self.end_dim, -1))

@@ -3,31 +3,26 @@
 >>> criterion = CrossEntropyLoss()
 >>> loss = criterion(logits, targets)    # logits (N, C), integer targets (N,)
 """
+from .. import arguments
 from .. import functional as F
-from ..tensor import Tensor
+from ..functional.loss import REDUCTIONS
 from .module import Module, format_arguments
 
 __all__ = ["CrossEntropyLoss", "NLLLoss", "MSELoss"]
-
-REDUCTIONS = ("none", "mean", "sum")
 
 
 class _Loss(Module):
     def __init__(self, reduction="mean"):
         super().__init__()
-        if reduction not in REDUCTIONS:
-            raise ValueError(f"{type(self).__name__}: reduction must be 'none', 'mean' or 'sum', "
-                             f"got reduction={reduction!r}")
-        self.reduction = reduction
+        self.reduction = arguments.choice(type(self).__name__, "reduction", reduction, REDUCTIONS)
 
 
 class _WeightedLoss(_Loss):
     def __init__(self, weight=None, ignore_index=-100, reduction="mean"):
         super().__init__(reduction)
-        if weight is not None and not isinstance(weight, Tensor):
-            weight = Tensor(weight)
-        self.register_buffer("weight", weight)
-        self.ignore_index = ignore_index
+        owner = type(self).__name__
+        self.register_buffer("weight", arguments.float_tensor(owner, "weight", weight, optional=True))
+        self.ignore_index = arguments.integer(owner, "ignore_index", ignore_index)
 
 
 class CrossEntropyLoss(_WeightedLoss):
@@ -42,7 +37,7 @@ class CrossEntropyLoss(_WeightedLoss):
 
     def __init__(self, weight=None, ignore_index=-100, reduction="mean", label_smoothing=0.0):
         super().__init__(weight, ignore_index, reduction)
-        self.label_smoothing = label_smoothing
+        self.label_smoothing = arguments.real("CrossEntropyLoss", "label_smoothing", label_smoothing, low=0, high=1)
 
     def forward(self, input, target):
         return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,

@@ -19,7 +19,9 @@ that ``summary`` uses.
 import itertools
 from collections import OrderedDict, namedtuple
 
-from ..backend import default_float, xp
+import numpy
+
+from ..backend import default_float, get_array_module
 from ..tensor import Tensor
 
 
@@ -39,10 +41,10 @@ class Parameter(Tensor):
     __slots__ = ()
 
     def __init__(self, data=None, requires_grad=True):
-        if data is None:
-            data = xp.zeros(0, dtype=default_float)
-        elif not isinstance(data, (Tensor, xp.ndarray)):
-            data = xp.asarray(data, dtype=default_float)
+        if data is None:   # new parameters are created with NumPy on the host
+            data = numpy.zeros(0, dtype=default_float)
+        elif not isinstance(data, Tensor) and not hasattr(data, "__array_namespace__"):   # arrays are shared
+            data = numpy.asarray(data, dtype=default_float)
         super().__init__(data, requires_grad=requires_grad)
 
     def __repr__(self):
@@ -277,7 +279,8 @@ class Module:
     def zero_grad(self, set_to_none=True):
         """Clear the parameters' gradients (to None, or to zeros with ``set_to_none=False``)."""
         for param in self.parameters():
-            param.grad = None if set_to_none or param.grad is None else xp.zeros_like(param.data)
+            keep = not set_to_none and param.grad is not None
+            param.grad = get_array_module(param.data).zeros_like(param.data) if keep else None
 
     def apply(self, fn):
         """Call ``fn(module)`` on every submodule (children first) and on self; returns self.
@@ -302,7 +305,7 @@ class Module:
             dtype = arg
         if dtype is None:
             return self
-        dtype = xp.dtype(dtype)
+        dtype = numpy.dtype(dtype)
         if dtype.kind != "f":
             raise TypeError(f"to: dtype must be a floating-point type, got dtype={dtype}")
         for tensor in itertools.chain(self.parameters(), self.buffers()):
@@ -312,10 +315,10 @@ class Module:
         return self
 
     def float(self):
-        return self.to(xp.float32)
+        return self.to(numpy.float32)
 
     def double(self):
-        return self.to(xp.float64)
+        return self.to(numpy.float64)
 
     def register_forward_hook(self, hook):
         """Call ``hook(module, inputs, output)`` after every forward; a non-None result replaces the output.
@@ -397,7 +400,7 @@ class Module:
 
 
 def _as_array(value):
-    return value.data if isinstance(value, Tensor) else xp.asarray(value)
+    return value.data if isinstance(value, Tensor) else numpy.asarray(value)   # checkpoints arrive on the host
 
 
 def format_arguments(positional=(), **keywords):

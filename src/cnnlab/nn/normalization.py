@@ -5,10 +5,11 @@ training and by running estimates in evaluation; the estimates are buffers
 (``running_mean``, ``running_var``, ``num_batches_tracked``), so they are saved
 in ``state_dict`` under PyTorch's names.
 """
-import numbers
+import numpy
 
+from .. import arguments
 from .. import functional as F
-from ..backend import default_float, xp
+from ..backend import default_float
 from ..tensor import Tensor
 from . import init
 from .module import Module, Parameter, format_arguments
@@ -22,24 +23,21 @@ class _BatchNorm(Module):
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True):
         super().__init__()
         owner = type(self).__name__
-        if isinstance(num_features, bool) or not isinstance(num_features, int) or num_features < 1:
-            raise ValueError(f"{owner}: num_features must be a positive int, got num_features={num_features!r}")
-        if momentum is not None and not 0 <= momentum <= 1:
-            raise ValueError(f"{owner}: momentum must be between 0 and 1 or None, got momentum={momentum!r}")
-        if not eps > 0:
-            raise ValueError(f"{owner}: eps must be > 0, got eps={eps!r}")
-        self.num_features, self.eps, self.momentum = num_features, eps, momentum
+        self.num_features = arguments.integer(owner, "num_features", num_features, minimum=1)
+        self.eps = arguments.real(owner, "eps", eps, low=0, open_low=True)
+        self.momentum = None if momentum is None else arguments.real(owner, "momentum", momentum, low=0, high=1)
         self.affine, self.track_running_stats = affine, track_running_stats
+        # Parameters and buffers are created with NumPy on the host.
         if affine:
-            self.weight = Parameter(xp.ones(num_features, dtype=default_float))
-            self.bias = Parameter(xp.zeros(num_features, dtype=default_float))
+            self.weight = Parameter(numpy.ones(num_features, dtype=default_float))
+            self.bias = Parameter(numpy.zeros(num_features, dtype=default_float))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         if track_running_stats:
-            self.register_buffer("running_mean", Tensor(xp.zeros(num_features, dtype=default_float)))
-            self.register_buffer("running_var", Tensor(xp.ones(num_features, dtype=default_float)))
-            self.register_buffer("num_batches_tracked", Tensor(xp.array(0, dtype=xp.int64)))
+            self.register_buffer("running_mean", Tensor(numpy.zeros(num_features, dtype=default_float)))
+            self.register_buffer("running_var", Tensor(numpy.ones(num_features, dtype=default_float)))
+            self.register_buffer("num_batches_tracked", Tensor(numpy.array(0, dtype=numpy.int64)))
         else:
             for name in ("running_mean", "running_var", "num_batches_tracked"):
                 self.register_buffer(name, None)
@@ -145,18 +143,16 @@ class LayerNorm(Module):
 
     def __init__(self, normalized_shape, eps=1e-5, elementwise_affine=True, bias=True):
         super().__init__()
-        shape = (normalized_shape,) if isinstance(normalized_shape, numbers.Integral) else tuple(normalized_shape)
-        if not shape or any(isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1 for n in shape):
-            raise ValueError(f"LayerNorm: normalized_shape must be a positive int or a non-empty tuple of them, "
-                             f"got normalized_shape={normalized_shape!r}")
-        self.normalized_shape = tuple(int(n) for n in shape)
-        self.eps, self.elementwise_affine = eps, elementwise_affine
+        self.normalized_shape = arguments.shape("LayerNorm", "normalized_shape", normalized_shape)
+        self.eps = arguments.real("LayerNorm", "eps", eps, low=0, open_low=True)
+        self.elementwise_affine = elementwise_affine
+        # Parameters are created with NumPy on the host.
         if elementwise_affine:
-            self.weight = Parameter(xp.ones(self.normalized_shape, dtype=default_float))
+            self.weight = Parameter(numpy.ones(self.normalized_shape, dtype=default_float))
         else:
             self.register_parameter("weight", None)
         if elementwise_affine and bias:
-            self.bias = Parameter(xp.zeros(self.normalized_shape, dtype=default_float))
+            self.bias = Parameter(numpy.zeros(self.normalized_shape, dtype=default_float))
         else:
             self.register_parameter("bias", None)
 
@@ -194,15 +190,15 @@ class GroupNorm(Module):
 
     def __init__(self, num_groups, num_channels, eps=1e-5, affine=True):
         super().__init__()
-        for name, value in (("num_groups", num_groups), ("num_channels", num_channels)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"GroupNorm: {name} must be a positive int, got {name}={value!r}")
-        if num_channels % num_groups:
-            raise ValueError(f"GroupNorm: num_channels={num_channels} is not divisible by num_groups={num_groups}")
-        self.num_groups, self.num_channels, self.eps, self.affine = num_groups, num_channels, eps, affine
+        self.num_groups = arguments.integer("GroupNorm", "num_groups", num_groups, minimum=1)
+        self.num_channels = arguments.integer("GroupNorm", "num_channels", num_channels, minimum=1)
+        arguments.divisible("GroupNorm", "num_channels", num_channels, "num_groups", num_groups)
+        self.eps = arguments.real("GroupNorm", "eps", eps, low=0, open_low=True)
+        self.affine = affine
+        # Parameters are created with NumPy on the host.
         if affine:
-            self.weight = Parameter(xp.ones(num_channels, dtype=default_float))
-            self.bias = Parameter(xp.zeros(num_channels, dtype=default_float))
+            self.weight = Parameter(numpy.ones(num_channels, dtype=default_float))
+            self.bias = Parameter(numpy.zeros(num_channels, dtype=default_float))
         else:
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)

@@ -10,8 +10,8 @@ Shape (max and average pooling), per spatial dim, ``stride`` defaulting to ``ker
 (``ceil`` instead of ``floor`` with ``ceil_mode=True``, dropping a last window
 that would start in the right padding; average pooling has ``dilation = 1``).
 """
+from .. import arguments
 from .. import functional as F
-from .conv import as_tuple
 from .module import Module, format_arguments
 
 __all__ = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPool3d",
@@ -24,16 +24,9 @@ class _Pool(Module):
     function = None
 
     def _init_window(self, kernel_size, stride, padding, dilation, ceil_mode):
-        owner = type(self).__name__
-        self.kernel_size = as_tuple(owner, "kernel_size", kernel_size, self.dims)
-        self.stride = self.kernel_size if stride is None else as_tuple(owner, "stride", stride, self.dims)
-        self.padding = as_tuple(owner, "padding", padding, self.dims, minimum=0)
-        self.dilation = as_tuple(owner, "dilation", dilation, self.dims)
+        window = arguments.pool_window(type(self).__name__, self.dims, kernel_size, stride, padding, dilation)
+        self.kernel_size, self.stride, self.padding, self.dilation = window
         self.ceil_mode = bool(ceil_mode)
-        effective = [d * (k - 1) + 1 for k, d in zip(self.kernel_size, self.dilation)]
-        if any(2 * p > e for p, e in zip(self.padding, effective)):
-            raise ValueError(f"{owner}: padding must be at most half the (dilated) kernel size, got "
-                             f"padding={padding!r} with kernel_size={kernel_size!r}, dilation={dilation!r}")
 
 
 class _MaxPool(_Pool):
@@ -69,7 +62,7 @@ class MaxPool2d(_MaxPool):
     Args:
         kernel_size: window size, int or (h, w).
         stride: window step, int or (h, w); defaults to ``kernel_size``.
-        padding: implicit -inf padding on both sides, at most half the dilated kernel.
+        padding: implicit -inf padding on both sides, at most ``kernel_size // 2``.
         dilation: spacing between window elements.
         return_indices: also return the flat (h * W + w) index of each maximum.
         ceil_mode: round the output size up instead of down.
@@ -96,11 +89,7 @@ class _AvgPool(_Pool):
         super().__init__()
         self._init_window(kernel_size, stride, padding, 1, ceil_mode)
         self.count_include_pad = bool(count_include_pad)
-        if divisor_override is not None and (isinstance(divisor_override, bool) or not isinstance(divisor_override, int)
-                                             or divisor_override < 1):
-            raise ValueError(f"{type(self).__name__}: divisor_override must be a positive int or None, "
-                             f"got divisor_override={divisor_override!r}")
-        self.divisor_override = divisor_override
+        self.divisor_override = arguments.divisor_override(type(self).__name__, divisor_override)
 
     def _arguments(self):
         return (self.kernel_size, self.stride, self.padding, self.ceil_mode, self.count_include_pad)
@@ -160,11 +149,7 @@ class _AdaptivePool(Module):
 
     def __init__(self, output_size):
         super().__init__()
-        sizes = output_size if isinstance(output_size, (tuple, list)) else (output_size,) * self.dims
-        if len(sizes) != self.dims or any(s is not None and (isinstance(s, bool) or not isinstance(s, int) or s < 1)
-                                          for s in sizes):
-            raise ValueError(f"{type(self).__name__}: output_size must be a positive int or a tuple of {self.dims} "
-                             f"positive ints (or None to keep a size), got output_size={output_size!r}")
+        arguments.output_size(type(self).__name__, output_size, self.dims)
         self.output_size = tuple(output_size) if isinstance(output_size, list) else output_size
 
     def forward(self, input):
