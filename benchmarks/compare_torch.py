@@ -19,6 +19,9 @@ torch first on odd ones), so drift of the machine's load hits both equally;
 each round times a few steps after a warm-up, and the table reports each
 library's median round. Both use every core: NumPy's BLAS threads default to
 the core count and torch is set to it with ``torch.set_num_threads``.
+cnnlab's rounds run inside ``cnnlab.process_tuning()``, as ``fit`` and the
+command line run (torch's rounds outside it); ``--backend`` picks cnnlab's
+kernel backend.
 
 ``--mnist DIR`` adds one epoch of ``lenet5`` on full MNIST (the four IDX .gz
 files in DIR) through ``cnnlab.fit`` (the code path of ``cnnlab train``) and
@@ -29,8 +32,10 @@ Usage::
     python benchmarks/compare_torch.py                      # speed table
     python benchmarks/compare_torch.py --memory             # plus peak memory
     python benchmarks/compare_torch.py --mnist path/to/mnist
+    python benchmarks/compare_torch.py --backend numpy      # one backend (default: cnnlab's default)
 """
 import argparse
+import contextlib
 import json
 import os
 import statistics
@@ -108,6 +113,11 @@ def _time(step, steps):
     return time.perf_counter() - start
 
 
+def _scope(lib):
+    """cnnlab's process settings for cnnlab's rounds only, as ``fit`` enters them."""
+    return cnnlab.process_tuning() if lib == "cnnlab" else contextlib.nullcontext()
+
+
 def compare(name, rounds, seconds):
     """Median images/s of both libraries (training and inference) over alternating rounds."""
     model = models.create(name)
@@ -125,7 +135,8 @@ def compare(name, rounds, seconds):
         rates = {lib: [] for lib in libs}
         for r in range(rounds):
             for lib in (list(libs) if r % 2 == 0 else list(libs)[::-1]):
-                rates[lib].append(steps[lib] * size / _time(libs[lib][index], steps[lib]))
+                with _scope(lib):
+                    rates[lib].append(steps[lib] * size / _time(libs[lib][index], steps[lib]))
         for lib, values in rates.items():
             result[f"{lib}_{mode}"] = statistics.median(values)
     return result
@@ -148,13 +159,15 @@ def measure_memory(lib, name):
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # resets the peak resident set (VmHWM) to the current one
     before = _status_kib("VmRSS")
-    for _ in range(3):
-        train()
+    with _scope(lib):
+        for _ in range(3):
+            train()
     return (_status_kib("VmHWM") - before) / 1024
 
 
 def memory_in_subprocess(lib, name):
-    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--memory-of", lib, name],
+    out = subprocess.run([sys.executable, os.path.abspath(__file__), "--backend", cnnlab.get_backend(),
+                          "--memory-of", lib, name],
                          capture_output=True, text=True, check=True).stdout
     return json.loads(out.strip().splitlines()[-1])
 
@@ -200,7 +213,7 @@ def mnist_epoch(folder, seed=0):
 
 # ------------------------------------------------------------------- report
 def threads_note():
-    note = f"{os.cpu_count()} cores; NumPy BLAS threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset (all cores)')}"
+    note = f"cnnlab backend {cnnlab.get_backend()!r}; {os.cpu_count()} cores; NumPy BLAS threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset (all cores)')}"
     if torch is not None:
         note += f"; torch {torch.__version__}, torch.get_num_threads()={torch.get_num_threads()}"
     return note + f"; NumPy {np.__version__}"
@@ -213,8 +226,11 @@ def main(argv=None):
     parser.add_argument("--seconds", type=float, default=1.0, help="approximate length of one library's round")
     parser.add_argument("--memory", action="store_true", help="also measure peak memory (subprocesses)")
     parser.add_argument("--mnist", metavar="DIR", help="folder with the four MNIST .gz files: time one lenet5 epoch")
+    parser.add_argument("--backend", choices=list(cnnlab.available_backends()), help="cnnlab's kernel backend")
     parser.add_argument("--memory-of", nargs=2, metavar=("LIB", "MODEL"), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
+    if args.backend:
+        cnnlab.set_backend(args.backend)
     if torch is not None:
         torch.set_num_threads(os.cpu_count())
     if args.memory_of:

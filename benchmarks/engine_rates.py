@@ -1,16 +1,20 @@
 """cnnlab's own training and inference rates, for comparing engine settings between processes.
 
-Run it once per setting and compare the lines; settings read at import (the
-allocator's and the BLAS pinning's) need a process each:
+Run it once per setting and compare the lines. The rates are measured inside
+``cnnlab.process_tuning()``, as ``fit`` runs; its settings are read from the
+environment, so each needs a process:
 
     CNNLAB_MALLOC_TUNING=0 python benchmarks/engine_rates.py      # glibc's malloc defaults
     python benchmarks/engine_rates.py                             # cnnlab's defaults
     CNNLAB_SINGLE_THREAD_FLOPS=0 python benchmarks/engine_rates.py  # no single-thread small GEMMs
+    python benchmarks/engine_rates.py --no-tuning                 # outside process_tuning altogether
+    python benchmarks/engine_rates.py --backend numpy             # one kernel backend
 
 Training: batch 128, Adam, cross-entropy; inference: batch 512, eval mode, no
 gradient. Each rate is the median of ``--rounds`` rounds of ``--seconds``.
 """
 import argparse
+import contextlib
 import time
 
 import numpy as np
@@ -37,7 +41,7 @@ def rate(name, training, rounds, seconds):
 
         def step():
             optimizer.zero_grad()
-            F.cross_entropy(model(cnnlab.Tensor(x)), y).backward()
+            F.cross_entropy(model(cnnlab.Tensor(x)), cnnlab.Tensor(y)).backward()
             optimizer.step()
     else:
         model.eval()
@@ -61,11 +65,16 @@ def main():
     parser.add_argument("--models", nargs="+", default=list(INPUTS), choices=list(INPUTS))
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--seconds", type=float, default=0.7)
+    parser.add_argument("--backend", choices=list(cnnlab.available_backends()), help="cnnlab's kernel backend")
+    parser.add_argument("--no-tuning", action="store_true", help="measure outside cnnlab.process_tuning()")
     args = parser.parse_args()
-    for name in args.models:
-        train = rate(name, True, args.rounds, args.seconds)
-        infer = rate(name, False, args.rounds, args.seconds)
-        print(f"{name}: train {train:.0f} img/s, inference {infer:.0f} img/s", flush=True)
+    if args.backend:
+        cnnlab.set_backend(args.backend)
+    with contextlib.nullcontext() if args.no_tuning else cnnlab.process_tuning():
+        for name in args.models:
+            train = rate(name, True, args.rounds, args.seconds)
+            infer = rate(name, False, args.rounds, args.seconds)
+            print(f"{name} ({cnnlab.get_backend()}): train {train:.0f} img/s, inference {infer:.0f} img/s", flush=True)
 
 
 if __name__ == "__main__":

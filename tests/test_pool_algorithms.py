@@ -9,6 +9,12 @@ from helpers import assert_close, gradcheck
 
 torch = pytest.importorskip("torch")
 
+def tiled(t, kernel):
+    """Max pool of ``t`` through the tiled algorithm, forced."""
+    nd = len(kernel)
+    return ops.max_pool_values(t, kernel, kernel, (0,) * nd, (1,) * nd, False, algorithm="tiled")
+
+
 SHAPES = [((2, 3, 8, 8), (2, 2)), ((2, 3, 9, 7), (2, 2)), ((1, 2, 9, 10), (3, 2)), ((3, 5, 7), (3,)),
           ((1, 2, 4, 6, 5), (2, 3, 2))]
 
@@ -17,7 +23,7 @@ def _both(x, kernel):
     """(tiled values, general values, their input gradients) under one random upstream gradient."""
     nd = len(kernel)
     results = []
-    for op in (lambda t: ops.tiled_max_pool(t, kernel),
+    for op in (lambda t: tiled(t, kernel),
                lambda t: ops.max_pool(t, kernel, kernel, (0,) * nd, (1,) * nd, False)[0]):
         t = cnnlab.Tensor(x, requires_grad=True)
         y = op(t)
@@ -45,17 +51,22 @@ def test_tiled_max_pool_ties_and_minus_inf_go_to_the_first_tap(rng, shape, kerne
     np.testing.assert_array_equal(g1, g2)
 
 
-def test_tiled_max_pool_leaves_nan_to_the_general_path(rng):
+def test_tiled_max_pool_sends_a_nan_windows_gradient_to_its_last_nan_as_torch(rng):
     x = rng.standard_normal((2, 2, 6, 6))
-    x[0, 1, 2, 3] = np.nan
-    assert ops.tiled_max_pool(cnnlab.Tensor(x), (2, 2)) is None
-    ours = F.max_pool2d(cnnlab.Tensor(x), 2)
-    assert_close(ours.data, torch.nn.functional.max_pool2d(torch.tensor(x), 2).numpy(), 0)
+    x[0, 1, 2, 3] = x[0, 1, 3, 3] = x[1, 0, 0, 0] = np.nan
+    (y1, g1), (y2, g2) = _both(x, (2, 2))
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(g1, g2)
+    tx = torch.tensor(x, requires_grad=True)
+    ty = torch.nn.functional.max_pool2d(tx, 2)
+    ty.backward(torch.tensor(np.random.default_rng(1).standard_normal(ty.shape)))
+    assert_close(y1, ty.detach().numpy(), 0)
+    assert_close(g1, tx.grad.numpy(), 0)
 
 
 def test_tiled_max_pool_gradcheck(rng):
     x = rng.permutation(2 * 3 * 7 * 6).reshape(2, 3, 7, 6) / 10.0  # distinct values: no ties
-    gradcheck(lambda t: ops.tiled_max_pool(t, (2, 3)), x)
+    gradcheck(lambda t: tiled(t, (2, 3)), x)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])

@@ -22,7 +22,7 @@ LENET_ROWS = [  # name, type, output shape, parameters, multiply-adds (for one 1
     ("2", "AvgPool2d", (1, 6, 14, 14), 0, 0),
     ("3", "Conv2d", (1, 16, 10, 10), 16 * 6 * 25 + 16, 16 * 10 * 10 * 6 * 25),
     ("4", "Sigmoid", (1, 16, 10, 10), 0, 0),
-    ("5", "AvgPool2d", (1, 16, 5, 5), 0, 0),
+    ("5", "AvgPool2d", (1, 16, 5, 5), 0, 0),  # the algorithm column is checked separately
     ("6", "Flatten", (1, 400), 0, 0),
     ("7", "Linear", (1, 120), 400 * 120 + 120, 400 * 120),
     ("8", "Sigmoid", (1, 120), 0, 0),
@@ -35,7 +35,7 @@ LENET_ROWS = [  # name, type, output shape, parameters, multiply-adds (for one 1
 def test_lenet_summary_rows_and_totals():
     printed = []
     info = summary(lenet(nn), (1, 28, 28), print_fn=printed.append)
-    assert [tuple(row) for row in info.rows] == LENET_ROWS
+    assert [tuple(row)[:5] for row in info.rows] == LENET_ROWS
     assert info.total_params == sum(p.numel() for p in lenet(torch.nn).parameters()) == 61706
     assert info.trainable_params == 61706 and info.non_trainable_params == 0
     assert info.mult_adds == 117600 + 240000 + 48000 + 10080 + 840 == 416520
@@ -101,7 +101,8 @@ def test_shared_layers_count_parameters_once_and_mult_adds_per_call():
 
 def test_summary_of_a_single_layer_and_tuple_outputs():
     info = summary(nn.MaxPool2d(2, return_indices=True), (3, 4, 4), dtype=np.float64, print_fn=None)
-    assert [tuple(row) for row in info.rows] == [("MaxPool2d", "MaxPool2d", [(1, 3, 2, 2), (1, 3, 2, 2)], 0, 0)]
+    assert [tuple(row) for row in info.rows] == [("MaxPool2d", "MaxPool2d", [(1, 3, 2, 2), (1, 3, 2, 2)], 0, 0,
+                                                  "windows")]
 
 
 def test_summary_errors():
@@ -111,3 +112,16 @@ def test_summary_errors():
     with raises(ValueError, "linear"):     # the model's own error passes through...
         summary(model, (4,), print_fn=None)
     assert not model[0]._forward_hooks and model.training     # ...after hooks and modes are restored
+
+
+def test_each_convolution_and_pooling_row_names_the_algorithm_the_backend_ran():
+    import cnnlab
+
+    model = nn.Sequential(nn.Conv2d(1, 6, 5), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 32, 3), nn.AvgPool2d(2),
+                          nn.Flatten(), nn.Linear(32 * 5 * 5, 10))
+    with cnnlab.using_backend("numpy"):
+        info = summary(model, (1, 28, 28), print_fn=None)
+    assert [row.algorithm for row in info.rows] == ["im2col", "", "tiled", "gemm_nhwc", "box_sum", "", ""]
+    assert info.backend == "numpy"
+    text = str(info)
+    assert "backend 'numpy'" in text and "Algorithm" in text and "gemm_nhwc" in text

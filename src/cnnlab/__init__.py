@@ -7,12 +7,13 @@
 
 __version__ = "0.1.0"
 
-from . import allocator  # noqa: E402,F401  (keeps freed memory for the next step: see its docstring)
+from .backend import available_backends, get_backend, set_backend, using_backend  # noqa: E402
 from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor  # noqa: E402
 from .ops.elementwise import where  # noqa: E402
 from .ops.shape import concat, stack  # noqa: E402
 from .factory import arange, from_numpy, full, ones, ones_like, rand, randn, zeros, zeros_like  # noqa: E402
 from .random import manual_seed  # noqa: E402
+from .runtime import process_tuning  # noqa: E402
 from . import data, functional, io, kernels, models, nn, optim, shapes, signal  # noqa: E402
 from .io import load, save  # noqa: E402
 from .summary import summary  # noqa: E402

@@ -12,7 +12,8 @@ output shape, parameter count and multiply-adds:
 
 A row is a module with no submodules, or one that owns parameters directly; its
 parameter count is those it owns, counted at its first call only, so the rows add
-up to the totals.
+up to the totals. Its algorithm is the one the active backend ran for it
+(convolution and pooling layers; see :mod:`cnnlab.backend.algorithms`).
 
 >>> from cnnlab.summary import summary
 >>> info = summary(lenet, (1, 28, 28))     # prints the table
@@ -22,14 +23,19 @@ up to the totals.
 import math
 from collections import namedtuple
 
-from .backend import default_float, xp
+import numpy
+
+from . import backend
+from .backend import default_float
+from .backend.algorithms import traced
 from .nn.conv import _Conv, _ConvTranspose
 from .nn.linear import Linear
 from .tensor import Tensor, no_grad
 
 __all__ = ["summary", "ModelSummary", "SummaryRow"]
 
-SummaryRow = namedtuple("SummaryRow", ["name", "type", "output_shape", "params", "mult_adds"])
+SummaryRow = namedtuple("SummaryRow", ["name", "type", "output_shape", "params", "mult_adds", "algorithm"],
+                        defaults=[""])
 
 
 def mult_adds(module, inputs, output):
@@ -59,24 +65,25 @@ class ModelSummary:
     ``str(summary)`` is the printed table.
     """
 
-    def __init__(self, model_name, input_shape, rows, total_params, trainable_params, mult_adds):
-        self.model_name, self.input_shape, self.rows = model_name, input_shape, rows
+    def __init__(self, model_name, input_shape, rows, total_params, trainable_params, mult_adds, backend="numpy"):
+        self.model_name, self.input_shape, self.rows, self.backend = model_name, input_shape, rows, backend
         self.total_params, self.trainable_params = total_params, trainable_params
         self.non_trainable_params = total_params - trainable_params
         self.mult_adds = mult_adds
 
     def __str__(self):
-        header = ("Layer (type)", "Output Shape", "Param #", "Mult-Adds")
-        body = [(f"{row.name} ({row.type})", str(row.output_shape), f"{row.params:,}", f"{row.mult_adds:,}")
-                for row in self.rows]
+        header = ("Layer (type)", "Output Shape", "Param #", "Mult-Adds", "Algorithm")
+        body = [(f"{row.name} ({row.type})", str(row.output_shape), f"{row.params:,}", f"{row.mult_adds:,}",
+                 row.algorithm) for row in self.rows]
         widths = [max(len(line[i]) for line in [header] + body) for i in range(len(header))]
 
         def format_line(cells):   # text columns left-aligned, numbers right-aligned
-            return "  ".join(cell.ljust(w) if i < 2 else cell.rjust(w)
-                             for i, (cell, w) in enumerate(zip(cells, widths)))
+            return "  ".join(cell.ljust(w) if i in (0, 1, 4) else cell.rjust(w)
+                             for i, (cell, w) in enumerate(zip(cells, widths))).rstrip()
 
         rule = "=" * len(format_line(header))
-        lines = [f"{self.model_name}, input {self.input_shape}", rule, format_line(header), rule]
+        lines = [f"{self.model_name}, input {self.input_shape}, backend {self.backend!r}", rule, format_line(header),
+                 rule]
         lines += [format_line(cells) for cells in body]
         lines += [rule, f"Total params: {self.total_params:,}", f"Trainable params: {self.trainable_params:,}",
                   f"Non-trainable params: {self.non_trainable_params:,}", f"Total mult-adds: {self.mult_adds:,}",
@@ -108,16 +115,17 @@ def summary(model, input_shape, *, batch_size=1, dtype=default_float, print_fn=p
     if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"summary: batch_size must be a positive int, got batch_size={batch_size!r}")
     names = {id(module): name for name, module in model.named_modules()}
-    rows, counted, handles = [], set(), []
+    rows, counted, handles, consumed = [], set(), [], [0]
 
-    def record(module, inputs, output):
+    def record(module, inputs, output):  # the algorithms chosen since the previous row are this row's
         params = 0
         if id(module) not in counted:
             counted.add(id(module))
             params = sum(p.data.size for p in module.parameters(recurse=False))
         kind = type(module).__name__
+        chosen, consumed[0] = " + ".join(algorithms[consumed[0]:]), len(algorithms)
         rows.append(SummaryRow(names[id(module)] or kind, kind, _shape_of(output), params,
-                               mult_adds(module, inputs, output)))
+                               mult_adds(module, inputs, output), chosen))
 
     modes = {id(module): module.training for module in model.modules()}
     try:
@@ -125,8 +133,8 @@ def summary(model, input_shape, *, batch_size=1, dtype=default_float, print_fn=p
             if not module._modules or any(True for _ in module.parameters(recurse=False)):
                 handles.append(module.register_forward_hook(record))
         model.eval()
-        with no_grad():
-            model(Tensor(xp.zeros((batch_size, *input_shape), dtype=dtype)))
+        with no_grad(), traced() as algorithms:
+            model(Tensor(numpy.zeros((batch_size, *input_shape), dtype=dtype)))
     finally:
         for handle in handles:
             handle.remove()
@@ -137,7 +145,7 @@ def summary(model, input_shape, *, batch_size=1, dtype=default_float, print_fn=p
     result = ModelSummary(type(model).__name__, (batch_size, *input_shape), rows,
                           sum(p.data.size for p in parameters),
                           sum(p.data.size for p in parameters if p.requires_grad),
-                          sum(row.mult_adds for row in rows))
+                          sum(row.mult_adds for row in rows), backend.get_backend())
     if print_fn is not None:
         print_fn(str(result))
     return result

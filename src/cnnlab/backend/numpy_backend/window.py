@@ -8,13 +8,14 @@ slices, never over pixels.
 """
 import numpy as np
 
-from ..backend import xp
+from .. import get_array_module
 
 
 def pad_constant(x, pads, value=0.0):
     """``x`` with ``pads = ((before, after), ...)`` added around its trailing dims, filled with ``value``."""
     if not any(b or a for b, a in pads):
         return x
+    xp = get_array_module(x)
     lead = x.ndim - len(pads)
     shape = x.shape[:lead] + tuple(n + b + a for n, (b, a) in zip(x.shape[lead:], pads))
     out = xp.full(shape, value, dtype=x.dtype)
@@ -44,8 +45,8 @@ def sliding_windows(x, kernel, stride, dilation, out=None):
     view_strides = (strides[:lead]
                     + tuple(st * s for st, s in zip(strides[lead:], stride))
                     + tuple(st * d for st, d in zip(strides[lead:], dilation)))
-    return np.lib.stride_tricks.as_strided(x, x.shape[:lead] + tuple(out) + tuple(kernel), view_strides,
-                                           writeable=False)
+    return get_array_module(x).lib.stride_tricks.as_strided(x, x.shape[:lead] + tuple(out) + tuple(kernel),
+                                                            view_strides, writeable=False)
 
 
 def writable_windows(x, kernel, out):
@@ -54,7 +55,8 @@ def writable_windows(x, kernel, out):
     lead = x.ndim - nd
     strides = x.strides
     view_strides = strides[:lead] + tuple(st * k for st, k in zip(strides[lead:], kernel)) + strides[lead:]
-    return np.lib.stride_tricks.as_strided(x, x.shape[:lead] + tuple(out) + tuple(kernel), view_strides)
+    return get_array_module(x).lib.stride_tricks.as_strided(x, x.shape[:lead] + tuple(out) + tuple(kernel),
+                                                            view_strides)
 
 
 def scatter_windows(grad_windows, padded_shape, kernel, stride, dilation):
@@ -64,7 +66,7 @@ def scatter_windows(grad_windows, padded_shape, kernel, stride, dilation):
     """
     nd = len(kernel)
     out = grad_windows.shape[-2 * nd:-nd]
-    grad = xp.zeros(padded_shape, dtype=grad_windows.dtype)
+    grad = get_array_module(grad_windows).zeros(padded_shape, dtype=grad_windows.dtype)
     for tap in np.ndindex(*kernel):
         target = (Ellipsis,) + tuple(slice(t * d, t * d + s * (o - 1) + 1, s)
                                      for t, d, s, o in zip(tap, dilation, stride, out))

@@ -19,10 +19,12 @@ back into the overlapping tiles).
 Shapes: ``x (N, C, H, W)`` (already padded), ``w (O, C, 3, 3)`` -> ``(N, O, H - 2, W - 2)``.
 An odd output side is computed on a zero row/column of extra input and cropped.
 """
-from ..backend import xp
+import numpy
+
+from .. import get_array_module
 
 # F(2x2, 3x3) transforms (Lavin & Gray, section 4.1).
-_G = xp.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
+_G = numpy.array([[1.0, 0.0, 0.0], [0.5, 0.5, 0.5], [0.5, -0.5, 0.5], [0.0, 0.0, 1.0]])
 
 
 def _tiles(spatial):
@@ -39,6 +41,7 @@ def _input_transform_1d(d, axis, tiles):
 
 def input_transform(x, tiles):
     """``V = B^T d B`` of every 4x4 input tile: ``x (N, C, Hp, Wp)`` -> ``(16, C, N * th * tw)``."""
+    xp = get_array_module(x)
     th, tw = tiles
     batch, channels = x.shape[:2]
     v = xp.empty((4, 4, channels, batch, th, tw), dtype=x.dtype)
@@ -50,6 +53,7 @@ def input_transform(x, tiles):
 
 def input_transform_adjoint(dv, shape, tiles):
     """The adjoint of :func:`input_transform`: ``(16, C, N * th * tw)`` -> gradient of ``x`` of ``shape``."""
+    xp = get_array_module(dv)
     th, tw = tiles
     batch, channels = shape[:2]
     dv = dv.reshape(4, 4, channels, batch, th, tw)
@@ -73,18 +77,21 @@ def _add_adjoint_1d(target, v, axis, tiles):
 
 def weight_transform(w):
     """``U = G g G^T`` of every 3x3 kernel: ``(O, C, 3, 3)`` -> ``(16, O, C)``."""
-    g = _G.astype(w.dtype)
+    xp = get_array_module(w)
+    g = xp.asarray(_G, dtype=w.dtype)
     return xp.einsum("ai,ocij,bj->aboc", g, w, g).reshape(16, w.shape[0], w.shape[1])
 
 
 def weight_transform_adjoint(du):
     """The adjoint of :func:`weight_transform`: ``(16, O, C)`` -> ``(O, C, 3, 3)``."""
-    g = _G.astype(du.dtype)
+    xp = get_array_module(du)
+    g = xp.asarray(_G, dtype=du.dtype)
     return xp.einsum("ai,aboc,bj->ocij", g, du.reshape(4, 4, *du.shape[1:]), g)
 
 
 def output_transform(m, batch, tiles, out):
     """``Y = A^T M A`` of every tile: ``(16, O, N * th * tw)`` -> ``(N, O, *out)``."""
+    xp = get_array_module(m)
     th, tw = tiles
     channels = m.shape[1]
     m = m.reshape(4, 4, channels, batch, th, tw)
@@ -101,6 +108,7 @@ def output_transform(m, batch, tiles, out):
 
 def output_transform_adjoint(g, tiles):
     """The adjoint of :func:`output_transform`: ``dM = A dY A^T``, ``(N, O, *out)`` -> ``(16, O, N * th * tw)``."""
+    xp = get_array_module(g)
     th, tw = tiles
     batch, channels = g.shape[:2]
     if g.shape[2:] != (2 * th, 2 * tw):
@@ -118,13 +126,14 @@ def output_transform_adjoint(g, tiles):
     return dm.reshape(16, channels, batch * th * tw)
 
 
-def conv3x3(x, w, backward_needs):
+def conv3x3(backend, x, w, backward_needs):
     """Forward of a 3x3 stride-1 convolution of the padded ``x (N, C, Hp, Wp)`` with ``w (O, C, 3, 3)``.
 
     Returns the output ``(N, O, Hp - 2, Wp - 2)`` and a ``backward(g)`` giving
     ``(gx, gw)`` (gradient of the padded input, of the weight); ``backward_needs``
     is ``(input, weight)`` flags, so forward keeps only what backward will use.
     """
+    xp = get_array_module(x)
     out = (x.shape[2] - 2, x.shape[3] - 2)
     tiles = _tiles(x.shape[2:])
     if any(2 * t + 2 != n for t, n in zip(tiles, x.shape[2:])):  # odd output: one zero row/column more
@@ -135,26 +144,25 @@ def conv3x3(x, w, backward_needs):
         x_tiles = x
     v = input_transform(x_tiles, tiles)
     u = weight_transform(w)
-    y = output_transform(u @ v, x.shape[0], tiles, out)
+    y = output_transform(backend.matmul(u, v), x.shape[0], tiles, out)
     need_input, need_weight = backward_needs
     v = v if need_weight else None
 
     def backward(g):
         dm = output_transform_adjoint(g, tiles)
-        gw = weight_transform_adjoint(_times_transposed(dm, v)) if need_weight else None
+        gw = weight_transform_adjoint(_times_transposed(backend, dm, v)) if need_weight else None
         gx = None
         if need_input:
-            gx = input_transform_adjoint(u.swapaxes(1, 2) @ dm, x_tiles.shape, tiles)
+            gx = input_transform_adjoint(backend.matmul(u.swapaxes(1, 2), dm), x_tiles.shape, tiles)
             gx = gx[:, :, :x.shape[2], :x.shape[3]]
         return gx, gw
     return y, backward
 
 
-def _times_transposed(a, b):
+def _times_transposed(backend, a, b):
     """``a @ b^T`` for stacks of wide matrices (short rows, long shared axis), computed as ``(b @ a^T)^T``.
 
     Same numbers; the orientation matters because multi-threaded OpenBLAS can stall
-    for seconds on ``(m, K) @ (K, n)`` with small ``m, n`` and a huge ``K`` when one
-    core is busy (measured 0.9-1.8 s against 60 ms for ``(64, 73728) @ (73728, 576)``).
+    on ``(m, K) @ (K, n)`` with small ``m, n`` and a huge ``K`` when one core is busy.
     """
-    return (b @ a.swapaxes(-1, -2)).swapaxes(-1, -2)
+    return backend.matmul(b, a.swapaxes(-1, -2)).swapaxes(-1, -2)
