@@ -1,4 +1,11 @@
-"""The Tensor core: arithmetic, reductions, shape ops and the backward walk."""
+"""The Tensor core: arithmetic, reductions, shape ops, layout and the backward walk."""
+import ast
+import re
+import subprocess
+import sys
+import types
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -329,3 +336,90 @@ def test_factories_and_seed():
     cnnlab.manual_seed(3)
     np.testing.assert_array_equal(a.data, cnnlab.randn(2, 3).data)
     assert cnnlab.zeros((2, 3)).shape == (2, 3) and cnnlab.ones(4).data.sum() == 4
+
+
+# ------------------------------------------------------------- layout
+@pytest.mark.parametrize("name,view", [
+    ("channels_last", lambda x: x.permute(0, 2, 3, 1)),
+    ("transpose", lambda x: x.transpose(1, 3)),
+    ("strided", lambda x: x[:, :, ::2]),
+    ("expand", lambda x: x[:, :1].expand(2, 3, 4, 5)),
+])
+def test_contiguous_copies_a_view_and_passes_the_gradient(name, view, rng):
+    check_op(lambda x: view(x).contiguous(), lambda x: view(x).contiguous(), rng.standard_normal((2, 3, 4, 5)),
+             dtype=np.float64)
+    x = Tensor(rng.standard_normal((2, 3, 4, 5)))
+    y = view(x)
+    assert not y.is_contiguous() and not y.data.flags.c_contiguous
+    z = y.contiguous()
+    assert z.is_contiguous() and z.data.flags.c_contiguous
+    np.testing.assert_array_equal(z.data, y.data)
+
+
+def test_contiguous_returns_a_contiguous_tensor_itself():
+    x = Tensor(np.arange(24.0).reshape(2, 3, 4), requires_grad=True)
+    assert x.is_contiguous() and x.contiguous() is x
+    assert x[1:].contiguous().is_contiguous()
+
+
+@pytest.mark.parametrize("view", [
+    lambda x: x, lambda x: x.T, lambda x: x[:, ::2], lambda x: x[1:], lambda x: x.unsqueeze(0),
+    lambda x: x[:1].expand(3, 4), lambda x: x.permute(1, 0).reshape(4, 3),
+])
+def test_is_contiguous_agrees_with_torch(view):
+    array = np.arange(12.0).reshape(3, 4)
+    assert view(Tensor(array)).is_contiguous() == view(torch.tensor(array)).is_contiguous()
+
+
+# ------------------------------------------------------------- structure
+TENSOR_API = [
+    "__add__", "__radd__", "__sub__", "__rsub__", "__mul__", "__rmul__", "__truediv__", "__rtruediv__",
+    "__pow__", "__rpow__", "__matmul__", "__rmatmul__", "__neg__", "__pos__", "__getitem__", "matmul",
+    "exp", "log", "sqrt", "abs", "clip", "clamp", "sum", "mean", "amax", "amin", "max", "min", "var", "std",
+    "reshape", "view", "flatten", "permute", "transpose", "T", "squeeze", "unsqueeze", "expand",
+    "contiguous", "is_contiguous", "relu", "sigmoid", "tanh", "softmax", "log_softmax",
+]
+
+
+def _run(code):
+    """Run ``code`` in a fresh interpreter; fail with its stderr if it fails."""
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+
+
+def test_every_method_is_defined_in_the_class_body():
+    """Nothing is attached to Tensor from outside: each attribute's code was written in ``class Tensor``."""
+    for name in TENSOR_API:
+        assert name in Tensor.__dict__, name
+    for name, value in vars(Tensor).items():
+        code = value.fget if isinstance(value, property) else value
+        if isinstance(code, types.FunctionType):
+            assert code.__module__ == "cnnlab.tensor" and code.__qualname__.startswith("Tensor."), name
+
+
+def test_importing_only_the_tensor_module_gives_the_whole_class():
+    _run(f"from cnnlab.tensor import Tensor; missing = set({TENSOR_API!r}) - set(Tensor.__dict__); "
+         "assert not missing, missing")
+
+
+@pytest.mark.parametrize("module", ["cnnlab.tensor", "cnnlab.ops.elementwise", "cnnlab.ops.reduce",
+                                    "cnnlab.ops.shape", "cnnlab.ops.activation"])
+def test_each_engine_module_imports_first(module):
+    _run(f"import {module}; from cnnlab.tensor import Tensor; "
+         "assert (Tensor([[1.0, -2.0]]).relu().T @ Tensor([[3.0]])).sum().item() == 3.0")
+
+
+def test_tensor_module_does_not_import_the_ops_when_loaded():
+    """The ops import tensor.py; it imports them only inside the methods, so there is no import cycle."""
+    tree = ast.parse(Path(sys.modules["cnnlab.tensor"].__file__).read_text())
+    for node in tree.body:
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            names = [getattr(node, "module", None) or ""] + [alias.name for alias in node.names]
+            assert not any("ops" in name.split(".") for name in names), ast.unparse(node)
+
+
+def test_no_module_assigns_tensor_attributes():
+    pattern = re.compile(r"^\s*Tensor\.\w+(\s*,\s*Tensor\.\w+)*\s*=[^=]", re.MULTILINE)
+    source = Path(cnnlab.__file__).parent
+    offenders = [str(p.relative_to(source)) for p in source.rglob("*.py") if pattern.search(p.read_text())]
+    assert not offenders

@@ -1,5 +1,10 @@
-"""Tensor constructors, as in PyTorch: zeros, ones, randn, rand, arange, *_like."""
-from .backend import default_float, xp
+"""Tensor constructors, as in PyTorch: zeros, ones, randn, rand, arange, *_like.
+
+New tensors are created on the host, as NumPy arrays; ``*_like`` follow their argument's array module.
+"""
+import numpy
+
+from .backend import default_float, get_array_module
 from .random import default_generator
 from .tensor import Tensor
 
@@ -9,23 +14,23 @@ def _shape(size):
 
 
 def zeros(*size, dtype=default_float, requires_grad=False):
-    return Tensor(xp.zeros(_shape(size), dtype=dtype), requires_grad=requires_grad)
+    return Tensor(numpy.zeros(_shape(size), dtype=dtype), requires_grad=requires_grad)
 
 
 def ones(*size, dtype=default_float, requires_grad=False):
-    return Tensor(xp.ones(_shape(size), dtype=dtype), requires_grad=requires_grad)
+    return Tensor(numpy.ones(_shape(size), dtype=dtype), requires_grad=requires_grad)
 
 
 def full(size, fill_value, dtype=default_float, requires_grad=False):
-    return Tensor(xp.full(_shape((size,)), fill_value, dtype=dtype), requires_grad=requires_grad)
+    return Tensor(numpy.full(_shape((size,)), fill_value, dtype=dtype), requires_grad=requires_grad)
 
 
 def zeros_like(t, requires_grad=False):
-    return Tensor(xp.zeros_like(t.data), requires_grad=requires_grad)
+    return Tensor(get_array_module(t.data).zeros_like(t.data), requires_grad=requires_grad)
 
 
 def ones_like(t, requires_grad=False):
-    return Tensor(xp.ones_like(t.data), requires_grad=requires_grad)
+    return Tensor(get_array_module(t.data).ones_like(t.data), requires_grad=requires_grad)
 
 
 def randn(*size, dtype=default_float, generator=None, requires_grad=False):
@@ -42,7 +47,7 @@ def rand(*size, dtype=default_float, generator=None, requires_grad=False):
 
 def arange(start, end=None, step=1, dtype=None):
     """Evenly spaced values in [start, end): int64 for integer arguments, else float32, as in PyTorch."""
-    values = xp.arange(start, end, step) if end is not None else xp.arange(start)
+    values = numpy.arange(start, end, step) if end is not None else numpy.arange(start)
     if dtype is None and values.dtype.kind == "f":
         dtype = default_float
     return Tensor(values, dtype=dtype)

@@ -17,6 +17,7 @@ from collections import namedtuple
 
 import numpy as np
 
+from .backend import to_numpy
 from .nn import activation, dropout, normalization
 from .nn.conv import Conv2d, _ConvNd
 from .nn.pooling import _AdaptivePool, _Pool
@@ -215,7 +216,7 @@ def trace(model, x):
 
 
 def _array(value):
-    return value.data if isinstance(value, Tensor) else np.asarray(value)
+    return to_numpy(value.data if isinstance(value, Tensor) else value)
 
 
 def is_map_layer(module):
@@ -302,7 +303,7 @@ def explain_conv(model, image, layer, channel, y, x, info=None, calls=None):
     padded = np.pad(inputs[0, first:first + per_group], ((0, 0), (top, bottom), (left, right)), mode=mode)
     (kh, kw), (sh, sw), (dh, dw) = conv.kernel_size, conv.stride, conv.dilation
     patch = padded[:, y * sh:y * sh + dh * (kh - 1) + 1:dh, x * sw:x * sw + dw * (kw - 1) + 1:dw].astype(np.float64)
-    weights = conv.weight.data[channel].astype(np.float64)
+    weights = to_numpy(conv.weight.data[channel]).astype(np.float64)
     products = patch * weights
     bias = float(conv.bias.data[channel]) if conv.bias is not None else 0.0
     total = float(products.sum())

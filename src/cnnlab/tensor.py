@@ -5,10 +5,19 @@ Every op builds its output with :func:`from_op`, giving the parents and a
 closure returns one gradient array per parent (``None`` where none is needed).
 :meth:`Tensor.backward` sorts the graph topologically and walks it once in
 reverse, as micrograd does, accumulating into the leaves' ``.grad``.
+
+The methods and operators of :class:`Tensor` delegate to the op functions in
+:mod:`cnnlab.ops`. Those modules import :class:`Tensor` and :func:`from_op` from
+here, so each delegation imports its op module when called, not this module
+when loaded: there is no import cycle. The imports are absolute because an
+absolute import of a loaded module is a dictionary lookup, while a relative one
+runs Python-level import machinery on every call.
 """
 import threading
 
-from .backend import default_float, is_float, xp
+import numpy
+
+from .backend import default_float, get_array_module, is_float, to_numpy
 
 _state = threading.local()
 
@@ -50,12 +59,14 @@ class enable_grad(no_grad):
 
 
 def _to_array(data, dtype):
+    """``data`` as an array: arrays stay in their module; Python numbers and lists become NumPy arrays (on the host)."""
     if isinstance(data, Tensor):
         data = data.data
+    xp = get_array_module(data)
     if dtype is not None:
         return xp.asarray(data, dtype=dtype)
     array = xp.asarray(data)
-    if isinstance(data, (xp.ndarray, xp.generic)):
+    if isinstance(data, (xp.ndarray, numpy.generic)):
         # Arrays keep float32/float64 and integer/bool dtypes; other floats become float32.
         if array.dtype.kind == "f" and not is_float(array):
             array = array.astype(default_float)
@@ -131,9 +142,9 @@ class Tensor:
         return self.data.tolist()
 
     def __repr__(self):
-        body = xp.array2string(self.data, separator=", ", prefix="tensor(")
+        body = numpy.array2string(to_numpy(self.data), separator=", ", prefix="tensor(")
         extra = ""
-        if self.data.dtype not in (default_float, xp.int64, xp.bool_):
+        if self.data.dtype not in (default_float, numpy.int64, numpy.bool_):
             extra += f", dtype={self.data.dtype}"
         if self.requires_grad:
             extra += ", requires_grad=True"
@@ -152,6 +163,7 @@ class Tensor:
         if value is None:
             self._grad = None
             return
+        xp = get_array_module(self.data)
         value = xp.asarray(value.data if isinstance(value, Tensor) else value, dtype=self.data.dtype)
         if value.shape != self.data.shape:
             raise ValueError(f"grad: shape must match the tensor's {self.data.shape}, got {value.shape}")
@@ -185,6 +197,7 @@ class Tensor:
                 "backward: this tensor does not require grad and has no graph; "
                 "did you create it under no_grad() or from tensors without requires_grad=True?"
             )
+        xp = get_array_module(self.data)
         if grad is None:
             if self.data.size != 1:
                 raise RuntimeError(
@@ -221,7 +234,7 @@ class Tensor:
     # ------------------------------------------------------------ conversion
     def astype(self, dtype):
         """A copy in ``dtype``; the gradient flows back cast to this tensor's dtype."""
-        dtype = xp.dtype(dtype)
+        dtype = numpy.dtype(dtype)
         if dtype == self.data.dtype:
             return self
         source = self.data.dtype
@@ -230,19 +243,19 @@ class Tensor:
     to = astype
 
     def float(self):
-        return self.astype(xp.float32)
+        return self.astype(numpy.float32)
 
     def double(self):
-        return self.astype(xp.float64)
+        return self.astype(numpy.float64)
 
     def long(self):
-        return Tensor(self.data.astype(xp.int64))
+        return Tensor(self.data.astype(numpy.int64))
 
     def argmax(self, dim=None, keepdim=False):
-        return Tensor(_arg(xp.argmax, self.data, dim, keepdim))
+        return Tensor(self.data.argmax() if dim is None else self.data.argmax(axis=dim, keepdims=keepdim))
 
     def argmin(self, dim=None, keepdim=False):
-        return Tensor(_arg(xp.argmin, self.data, dim, keepdim))
+        return Tensor(self.data.argmin() if dim is None else self.data.argmin(axis=dim, keepdims=keepdim))
 
     # Comparisons give plain boolean arrays: they carry no gradient.
     def __eq__(self, other):
@@ -263,11 +276,194 @@ class Tensor:
     def __ge__(self, other):
         return self.data >= _raw(other)
 
+    # ------------------------------------------------------------ arithmetic
+    def __add__(self, other):
+        import cnnlab.ops.elementwise as elementwise
+        return elementwise.add(self, elementwise.operand(other, self))
 
-def _arg(function, data, dim, keepdim):
-    if dim is None:
-        return xp.asarray(function(data))
-    return function(data, axis=dim, keepdims=keepdim)
+    def __radd__(self, other):
+        import cnnlab.ops.elementwise as elementwise
+        return elementwise.add(elementwise.operand(other, self), self)
+
+    def __sub__(self, other):
+        import cnnlab.ops.elementwise as elementwise
+        return elementwise.sub(self, elementwise.operand(other, self))
+
+    def __rsub__(self, other):
+        import cnnlab.ops.elementwise as elementwise
+        return elementwise.sub(elementwise.operand(other, self), self)
+
+    def __mul__(self, other):
+        import cnnlab.ops.elementwise as elementwise
+        return elementwise.mul(self, elementwise.operand(other, self))
+
+    def __rmul__(self, other):
+        import cnnlab.ops.elementwise as elementwise
+        return elementwise.mul(elementwise.operand(other, self), self)
+
+    def __truediv__(self, other):
+        import cnnlab.ops.elementwise as elementwise
+        return elementwise.div(self, elementwise.operand(other, self))
+
+    def __rtruediv__(self, other):
+        import cnnlab.ops.elementwise as elementwise
+        return elementwise.div(elementwise.operand(other, self), self)
+
+    def __pow__(self, other):
+        import cnnlab.ops.elementwise as elementwise
+        return elementwise.power(self, elementwise.operand(other, self))
+
+    def __rpow__(self, other):
+        import cnnlab.ops.elementwise as elementwise
+        return elementwise.power(elementwise.operand(other, self), self)
+
+    def __matmul__(self, other):
+        import cnnlab.ops.elementwise as elementwise
+        return elementwise.matmul(self, elementwise.operand(other, self))
+
+    def __rmatmul__(self, other):
+        import cnnlab.ops.elementwise as elementwise
+        return elementwise.matmul(elementwise.operand(other, self), self)
+
+    def __neg__(self):
+        import cnnlab.ops.elementwise as elementwise
+        return elementwise.neg(self)
+
+    def __pos__(self):
+        return self
+
+    def matmul(self, other):
+        import cnnlab.ops.elementwise as elementwise
+        return elementwise.matmul(self, other)
+
+    def exp(self):
+        import cnnlab.ops.elementwise as elementwise
+        return elementwise.exp(self)
+
+    def log(self):
+        import cnnlab.ops.elementwise as elementwise
+        return elementwise.log(self)
+
+    def sqrt(self):
+        import cnnlab.ops.elementwise as elementwise
+        return elementwise.sqrt(self)
+
+    def abs(self):
+        import cnnlab.ops.elementwise as elementwise
+        return elementwise.abs(self)
+
+    def clip(self, min=None, max=None):  # noqa: A002 - PyTorch's argument names
+        """Clamp into ``[min, max]``; the gradient passes where the input was inside."""
+        import cnnlab.ops.elementwise as elementwise
+        return elementwise.clip(self, min, max)
+
+    clamp = clip
+
+    # ------------------------------------------------------------ reductions
+    def sum(self, dim=None, keepdim=False):
+        import cnnlab.ops.reduce as reduce
+        return reduce.sum(self, dim, keepdim)
+
+    def mean(self, dim=None, keepdim=False):
+        import cnnlab.ops.reduce as reduce
+        return reduce.mean(self, dim, keepdim)
+
+    def amax(self, dim=None, keepdim=False):
+        import cnnlab.ops.reduce as reduce
+        return reduce.amax(self, dim, keepdim)
+
+    def amin(self, dim=None, keepdim=False):
+        import cnnlab.ops.reduce as reduce
+        return reduce.amin(self, dim, keepdim)
+
+    def max(self, dim=None, keepdim=False):
+        """As ``torch.max``: the largest value, or ``(values, indices)`` along ``dim``."""
+        import cnnlab.ops.reduce as reduce
+        return reduce.max(self, dim, keepdim)
+
+    def min(self, dim=None, keepdim=False):
+        """As ``torch.min``: the smallest value, or ``(values, indices)`` along ``dim``."""
+        import cnnlab.ops.reduce as reduce
+        return reduce.min(self, dim, keepdim)
+
+    def var(self, dim=None, correction=1, keepdim=False, unbiased=None):
+        import cnnlab.ops.reduce as reduce
+        return reduce.var(self, dim, correction, keepdim, unbiased)
+
+    def std(self, dim=None, correction=1, keepdim=False, unbiased=None):
+        import cnnlab.ops.reduce as reduce
+        return reduce.std(self, dim, correction, keepdim, unbiased)
+
+    # ---------------------------------------------------------------- shape
+    def reshape(self, *shape):
+        import cnnlab.ops.shape as shape_ops
+        return shape_ops.reshape(self, *shape)
+
+    view = reshape
+
+    def flatten(self, start_dim=0, end_dim=-1):
+        import cnnlab.ops.shape as shape
+        return shape.flatten(self, start_dim, end_dim)
+
+    def permute(self, *dims):
+        import cnnlab.ops.shape as shape
+        return shape.permute(self, *dims)
+
+    def transpose(self, dim0, dim1):
+        import cnnlab.ops.shape as shape
+        return shape.transpose(self, dim0, dim1)
+
+    @property
+    def T(self):
+        """The dimensions in reverse order."""
+        import cnnlab.ops.shape as shape
+        return shape.permute(self, tuple(reversed(range(self.ndim))))
+
+    def squeeze(self, dim=None):
+        import cnnlab.ops.shape as shape
+        return shape.squeeze(self, dim)
+
+    def unsqueeze(self, dim):
+        import cnnlab.ops.shape as shape
+        return shape.unsqueeze(self, dim)
+
+    def expand(self, *sizes):
+        import cnnlab.ops.shape as shape
+        return shape.expand(self, *sizes)
+
+    def __getitem__(self, index):
+        import cnnlab.ops.shape as shape
+        return shape.getitem(self, index)
+
+    def is_contiguous(self):
+        """True when the data is laid out in C (row-major) order, as ``torch.Tensor.is_contiguous``."""
+        return self.data.flags.c_contiguous
+
+    def contiguous(self):
+        """This tensor if :meth:`is_contiguous`, else a C-ordered copy (the gradient passes unchanged)."""
+        import cnnlab.ops.shape as shape
+        return shape.contiguous(self)
+
+    # ----------------------------------------------------------- activations
+    def relu(self):
+        import cnnlab.ops.activation as activation
+        return activation.relu(self)
+
+    def sigmoid(self):
+        import cnnlab.ops.activation as activation
+        return activation.sigmoid(self)
+
+    def tanh(self):
+        import cnnlab.ops.activation as activation
+        return activation.tanh(self)
+
+    def softmax(self, dim):
+        import cnnlab.ops.activation as activation
+        return activation.softmax(self, dim)
+
+    def log_softmax(self, dim):
+        import cnnlab.ops.activation as activation
+        return activation.log_softmax(self, dim)
 
 
 def _raw(value):
@@ -330,9 +526,7 @@ def as_tensor(value, dtype=None):
 def tensor(data, requires_grad=False, dtype=None):
     """A new Tensor holding a copy of ``data``, as ``torch.tensor`` (lists of floats become float32)."""
     data = _raw(data)
-    return Tensor(xp.array(data, copy=True) if isinstance(data, xp.ndarray) else data, requires_grad=requires_grad,
-                  dtype=dtype)
-
-
-# The ops attach themselves to Tensor as methods and operators.
-from .ops import activation, elementwise, reduce, shape  # noqa: E402,F401
+    out = Tensor(data, requires_grad=requires_grad, dtype=dtype)
+    if out.data is data:
+        out.data = data.copy()
+    return out

@@ -1,13 +1,12 @@
 """Activations, softmax, linear and dropout, each forward beside its backward.
 
-Also ``erf`` (NumPy has none), which the exact GELU needs. Attaches
-``Tensor.relu``, ``sigmoid``, ``tanh``, ``softmax`` and ``log_softmax``.
+Also ``erf`` (NumPy has none), which the exact GELU needs. ``Tensor.relu``,
+``sigmoid``, ``tanh``, ``softmax`` and ``log_softmax`` call these.
 """
 import math
 
-from ..backend import default_float, is_float, xp
-from ..tensor import Tensor, from_op
-from .blas import matmul
+from ..backend import default_float, get_array_module, is_float, matmul
+from ..tensor import from_op
 
 # ------------------------------------------------------------------- erf
 # W. J. Cody, "Rational Chebyshev approximations for the error function",
@@ -46,6 +45,7 @@ def _rational(t, fraction):
 
 def _erfc_positive(y):
     """erfc(y) for y > 0.46875 (NaN passes through)."""
+    xp = get_array_module(y)
     y = xp.minimum(y, 27.0)  # erfc underflows to 0 beyond ~26.5; this also keeps inf out of the split below
     middle = y <= 4.0
     scaled = xp.empty_like(y)
@@ -67,6 +67,7 @@ def erf(x):
     >>> erf(numpy.array([0.0, 0.5, -3.0]))
     array([ 0.        ,  0.52049988, -0.99997791])
     """
+    xp = get_array_module(x)
     x = xp.asarray(x)
     if not is_float(x):
         x = x.astype(default_float)
@@ -82,17 +83,18 @@ def erf(x):
 def relu(a):
     """``max(x, 0)``; the gradient at 0 is 0, as in PyTorch."""
     positive = a.data > 0
-    return from_op(xp.maximum(a.data, 0), (a,), lambda g: (g * positive,))
+    return from_op(get_array_module(a.data).maximum(a.data, 0), (a,), lambda g: (g * positive,))
 
 
 def relu6(a):
     """``min(max(x, 0), 6)``; the gradient passes only strictly inside (0, 6)."""
     inside = (a.data > 0) & (a.data < 6)
-    return from_op(xp.clip(a.data, 0, 6), (a,), lambda g: (g * inside,))
+    return from_op(get_array_module(a.data).clip(a.data, 0, 6), (a,), lambda g: (g * inside,))
 
 
 def leaky_relu(a, negative_slope):
     """``x`` where ``x > 0``, else ``negative_slope * x``."""
+    xp = get_array_module(a.data)
     positive = a.data > 0
     out = xp.where(positive, a.data, a.data * negative_slope)
     return from_op(out, (a,), lambda g: (xp.where(positive, g, g * negative_slope),))
@@ -100,6 +102,7 @@ def leaky_relu(a, negative_slope):
 
 def elu(a, alpha):
     """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``."""
+    xp = get_array_module(a.data)
     positive = a.data > 0
     out = xp.where(positive, a.data, alpha * xp.expm1(xp.minimum(a.data, 0)))
     return from_op(out, (a,), lambda g: (xp.where(positive, g, g * (out + alpha)),))
@@ -107,6 +110,7 @@ def elu(a, alpha):
 
 def _sigmoid(x):
     """``1 / (1 + exp(-x))`` without overflow for large ``|x|``."""
+    xp = get_array_module(x)
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1, e) / (1 + e)
 
@@ -119,12 +123,13 @@ def sigmoid(a):
 
 def tanh(a):
     """Hyperbolic tangent; gradient ``1 - tanh(x)^2``."""
-    out = xp.tanh(a.data)
+    out = get_array_module(a.data).tanh(a.data)
     return from_op(out, (a,), lambda g: (g * (1 - out * out),))
 
 
 def softplus(a, beta, threshold):
     """``log(1 + exp(beta x)) / beta``, reverting to ``x`` where ``beta x > threshold``."""
+    xp = get_array_module(a.data)
     bx = a.data * beta
     linear = bx > threshold
     out = xp.where(linear, a.data, xp.logaddexp(0, bx) / beta)
@@ -144,6 +149,7 @@ _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 def gelu(a, approximate="none"):
     """``x Phi(x)`` with Phi the standard normal CDF, or its tanh approximation."""
     x = a.data
+    xp = get_array_module(x)
     if approximate == "tanh":
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
         t = xp.tanh(inner)
@@ -174,7 +180,7 @@ def softmax(a, dim):
     """``exp(x_i) / sum_j exp(x_j)`` along ``dim``, computed from ``x - max(x)`` so it cannot overflow."""
     axis = softmax_axis(dim, a.ndim, "softmax")
     x = a.data.reshape(a.shape or (1,))
-    e = xp.exp(x - x.max(axis=axis, keepdims=True))
+    e = get_array_module(x).exp(x - x.max(axis=axis, keepdims=True))
     out = e / e.sum(axis=axis, keepdims=True)
 
     def backward(g):
@@ -187,6 +193,7 @@ def log_softmax(a, dim):
     """``x_i - log sum_j exp(x_j)`` along ``dim``, computed from ``x - max(x)``."""
     axis = softmax_axis(dim, a.ndim, "log_softmax")
     x = a.data.reshape(a.shape or (1,))
+    xp = get_array_module(x)
     shifted = x - x.max(axis=axis, keepdims=True)
     out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -221,10 +228,7 @@ def dropout(a, p, generator, mask_shape=None):
     is unchanged; backward multiplies by the same scaled mask.
     """
     keep = generator.random(a.shape if mask_shape is None else mask_shape) >= p
-    mask = keep.astype(a.dtype)
+    mask = get_array_module(a.data).asarray(keep, dtype=a.dtype)
     mask *= 1 / (1 - p) if p < 1 else 0.0
     return from_op(a.data * mask, (a,), lambda g: (g * mask,))
 
-
-Tensor.relu, Tensor.sigmoid, Tensor.tanh = relu, sigmoid, tanh
-Tensor.softmax, Tensor.log_softmax = softmax, log_softmax

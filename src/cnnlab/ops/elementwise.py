@@ -1,5 +1,6 @@
-"""Element-wise arithmetic with NumPy broadcasting, and matrix multiplication."""
-from ..backend import is_float, xp
+"""Element-wise arithmetic with NumPy broadcasting, and matrix multiplication through :func:`cnnlab.backend.matmul`."""
+from .. import backend
+from ..backend import get_array_module, is_float
 from ..tensor import Tensor, from_op
 
 
@@ -20,6 +21,7 @@ def operand(value, like):
     """``value`` as a Tensor; Python numbers take ``like``'s float dtype, as in PyTorch."""
     if isinstance(value, Tensor):
         return value
+    xp = get_array_module(like.data)
     if isinstance(value, (bool, int, float)) and is_float(like.data):
         return Tensor(xp.asarray(value, dtype=like.data.dtype))
     array = xp.asarray(value)
@@ -62,6 +64,7 @@ def div(a, b):
 def power(a, b):
     """``a ** b``; the gradient with respect to ``b`` needs ``a > 0``."""
     out = a.data ** b.data
+    xp = get_array_module(out)
 
     def backward(g):
         ga = gb = None
@@ -78,20 +81,21 @@ def neg(a):
 
 
 def exp(a):
-    out = xp.exp(a.data)
+    out = get_array_module(a.data).exp(a.data)
     return from_op(out, (a,), lambda g: (g * out,))
 
 
 def log(a):
-    return from_op(xp.log(a.data), (a,), lambda g: (g / a.data,))
+    return from_op(get_array_module(a.data).log(a.data), (a,), lambda g: (g / a.data,))
 
 
 def sqrt(a):
-    out = xp.sqrt(a.data)
+    out = get_array_module(a.data).sqrt(a.data)
     return from_op(out, (a,), lambda g: (g / (2 * out),))
 
 
 def abs(a):  # noqa: A001 - the Tensor method is named abs, as in PyTorch
+    xp = get_array_module(a.data)
     return from_op(xp.abs(a.data), (a,), lambda g: (g * xp.sign(a.data),))
 
 
@@ -99,6 +103,7 @@ def clip(a, min=None, max=None):  # noqa: A002 - PyTorch's argument names
     """Clamp into ``[min, max]``; the gradient passes where the input was inside."""
     if min is None and max is None:
         raise ValueError("clip: at least one of min and max must be given, got min=None and max=None")
+    xp = get_array_module(a.data)
     out = xp.clip(a.data, min, max)
 
     def backward(g):
@@ -113,9 +118,10 @@ def clip(a, min=None, max=None):  # noqa: A002 - PyTorch's argument names
 
 def where(condition, a, b):
     """``a`` where ``condition`` holds, else ``b`` (broadcast together)."""
-    condition = xp.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
     a = a if isinstance(a, Tensor) else operand(a, b)
     b = operand(b, a)
+    xp = get_array_module(a.data, b.data)
+    condition = xp.asarray(condition.data if isinstance(condition, Tensor) else condition, dtype=bool)
 
     def backward(g):
         return (unbroadcast(xp.where(condition, g, 0), a.shape) if a.requires_grad else None,
@@ -132,7 +138,8 @@ def matmul(a, b):
             f"matmul: inner dimensions must agree, got shapes {a.shape} and {b.shape} "
             f"({a.shape[-1]} != {b.shape[-2 if b.ndim > 1 else 0]})"
         )
-    out = a.data @ b.data
+    out = backend.matmul(a.data, b.data)
+    xp = get_array_module(out)
 
     def backward(g):
         a2 = a.data[None, :] if a.ndim == 1 else a.data
@@ -143,29 +150,10 @@ def matmul(a, b):
             g = xp.expand_dims(g, -2)
         ga = gb = None
         if a.requires_grad:
-            ga = unbroadcast(g @ xp.swapaxes(b2, -1, -2), a2.shape)
+            ga = unbroadcast(backend.matmul(g, xp.swapaxes(b2, -1, -2)), a2.shape)
             ga = ga.reshape(a.shape) if a.ndim == 1 else ga
         if b.requires_grad:
-            gb = unbroadcast(xp.swapaxes(a2, -1, -2) @ g, b2.shape)
+            gb = unbroadcast(backend.matmul(xp.swapaxes(a2, -1, -2), g), b2.shape)
             gb = gb.reshape(b.shape) if b.ndim == 1 else gb
         return ga, gb
     return from_op(out, (a, b), backward)
-
-
-def _binary(function, reflected=False):
-    if reflected:
-        return lambda self, other: function(operand(other, self), self)
-    return lambda self, other: function(self, operand(other, self))
-
-
-Tensor.__add__, Tensor.__radd__ = _binary(add), _binary(add, reflected=True)
-Tensor.__sub__, Tensor.__rsub__ = _binary(sub), _binary(sub, reflected=True)
-Tensor.__mul__, Tensor.__rmul__ = _binary(mul), _binary(mul, reflected=True)
-Tensor.__truediv__, Tensor.__rtruediv__ = _binary(div), _binary(div, reflected=True)
-Tensor.__pow__, Tensor.__rpow__ = _binary(power), _binary(power, reflected=True)
-Tensor.__matmul__, Tensor.__rmatmul__ = _binary(matmul), _binary(matmul, reflected=True)
-Tensor.__neg__ = neg
-Tensor.__pos__ = lambda self: self
-Tensor.exp, Tensor.log, Tensor.sqrt, Tensor.abs = exp, log, sqrt, abs
-Tensor.clip = Tensor.clamp = clip
-Tensor.matmul = matmul

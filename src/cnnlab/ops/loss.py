@@ -6,13 +6,14 @@ reduces: ``'none'`` keeps them, ``'sum'`` adds them, ``'mean'`` divides the sum
 by a count (the number of elements, or for class-index targets the summed
 weight of the targets that are not ignored, as PyTorch does).
 """
-from ..backend import xp
+from ..backend import get_array_module
 from ..tensor import from_op
 
 
 def _reduce(values, reduction, count):
     if reduction == "none":
         return values
+    xp = get_array_module(values)
     total = values.sum()
     if reduction == "sum":
         return xp.asarray(total)
@@ -24,6 +25,7 @@ def _spread(g, reduction, count, shape):
     """The upstream gradient of a reduced loss as one gradient per unreduced value."""
     if reduction == "none":
         return g
+    xp = get_array_module(g)
     if reduction == "mean":
         with xp.errstate(divide="ignore", invalid="ignore"):  # nothing counted: ignored samples mask it below
             g = g / count
@@ -50,6 +52,7 @@ def mse_loss(input, target, reduction):
 
 def l1_loss(input, target, reduction):
     """``|x - y|``; the gradient at ``x = y`` is 0."""
+    xp = get_array_module(input.data)
     diff = input.data - target.data
     return _pointwise(input, target, xp.abs(diff), reduction,
                       lambda g: xp.sign(diff) * g, lambda g: -xp.sign(diff) * g)
@@ -57,6 +60,7 @@ def l1_loss(input, target, reduction):
 
 def smooth_l1_loss(input, target, reduction, beta):
     """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``, for ``d = x - y`` (``beta > 0``)."""
+    xp = get_array_module(input.data)
     diff = input.data - target.data
     size = xp.abs(diff)
     inside = size < beta
@@ -67,6 +71,7 @@ def smooth_l1_loss(input, target, reduction, beta):
 
 def huber_loss(input, target, reduction, delta):
     """``0.5 d^2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``; ``delta`` times smooth L1."""
+    xp = get_array_module(input.data)
     diff = input.data - target.data
     size = xp.abs(diff)
     inside = size < delta
@@ -78,6 +83,7 @@ def huber_loss(input, target, reduction, delta):
 def binary_cross_entropy(input, target, weight, reduction):
     """``-w (y log x + (1 - y) log(1 - x))`` with each log clamped at -100, as in PyTorch."""
     x, y = input.data, target.data
+    xp = get_array_module(x)
     with xp.errstate(divide="ignore"):  # log(0) = -inf, then clamped
         log_x, log_rest = xp.maximum(xp.log(x), -100), xp.maximum(xp.log1p(-x), -100)
     values = -(y * log_x + (1 - y) * log_rest)
@@ -92,16 +98,19 @@ def binary_cross_entropy(input, target, weight, reduction):
 
 def _negative_logit(x):
     """``log(1 - x) - log(x)``, infinite at 0 and 1 as in PyTorch."""
+    xp = get_array_module(x)
     with xp.errstate(divide="ignore"):
         return xp.log1p(-x) - xp.log(x)
 
 
 def _softplus(x):
     """``log(1 + e^x)`` without overflow."""
+    xp = get_array_module(x)
     return xp.maximum(x, 0) + xp.log1p(xp.exp(-xp.abs(x)))
 
 
 def _sigmoid(x):
+    xp = get_array_module(x)
     e = xp.exp(-xp.abs(x))
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
@@ -124,6 +133,7 @@ def binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weigh
 # -------------------------------------------------------------- class losses
 def log_softmax(x, axis):
     """``x - logsumexp(x)`` along ``axis``, shifted by the maximum so large logits don't overflow."""
+    xp = get_array_module(x)
     shifted = x - x.max(axis=axis, keepdims=True)
     return shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
 
@@ -139,6 +149,7 @@ def _class_weight_view(weight, x, axis):
 
 def _picked(target, weight, ignore_index, axis, dtype):
     """Per sample: class index (expanded on ``axis``; 0 if ignored), its weight (0 if ignored), kept or not."""
+    xp = get_array_module(target)
     kept = target != ignore_index
     index = xp.expand_dims(xp.where(kept, target, 0), axis)
     picked_weight = kept.astype(dtype) if weight is None else xp.where(kept, weight[index.squeeze(axis)], 0)
@@ -147,6 +158,7 @@ def _picked(target, weight, ignore_index, axis, dtype):
 
 def nll_loss(input, target, weight, ignore_index, reduction):
     """``-w[y] x[y]`` per sample, where ``x`` holds log-probabilities along the class axis."""
+    xp = get_array_module(input.data)
     axis = _class_axis(input.data)
     index, picked_weight, kept = _picked(target, weight, ignore_index, axis, input.dtype)
     values = -picked_weight * xp.take_along_axis(input.data, index, axis).squeeze(axis)
@@ -167,6 +179,7 @@ def cross_entropy(input, target, weight, ignore_index, reduction, label_smoothin
     ``(1 - e) w[y] (-log p[y]) + (e / C) sum_c w[c] (-log p[c])``.
     """
     x = input.data
+    xp = get_array_module(x)
     axis = _class_axis(x)
     classes = x.shape[axis]
     keep_nll = 1 - label_smoothing
@@ -200,6 +213,7 @@ def cross_entropy_soft(input, target, weight, reduction, label_smoothing):
     'mean' divides by the number of samples (elements over classes), as in PyTorch.
     """
     x = input.data
+    xp = get_array_module(x)
     axis = _class_axis(x)
     classes = x.shape[axis]
     class_weight = 1 if weight is None else _class_weight_view(weight, x, axis)

@@ -8,7 +8,7 @@ with the biased variance, then apply a per-channel (or per-element) affine map
 """
 import math
 
-from ..backend import xp
+from ..backend import get_array_module
 from ..tensor import from_op
 
 
@@ -17,7 +17,7 @@ def _standardize(x, axes, eps):
     mean = x.mean(axis=axes, keepdims=True)
     xhat = x - mean
     var = (xhat * xhat).mean(axis=axes, keepdims=True)
-    invstd = 1 / xp.sqrt(var + eps)
+    invstd = 1 / get_array_module(x).sqrt(var + eps)
     xhat *= invstd
     return xhat, mean, var, invstd
 
@@ -58,6 +58,7 @@ def batch_norm(x, running_mean, running_var, weight, bias, training, momentum, e
     b = None if bias is None else bias.data.reshape(channel_shape)
     if training:
         return _batch_norm_training(x, running_mean, running_var, weight, bias, w, b, axes, momentum, eps)
+    xp = get_array_module(x.data)
     mean = xp.asarray(running_mean, dtype=x.dtype).reshape(channel_shape)
     invstd = 1 / xp.sqrt(xp.asarray(running_var, dtype=x.dtype).reshape(channel_shape) + eps)
     scale = invstd if w is None else invstd * w

@@ -2,7 +2,7 @@
 import builtins
 from collections import namedtuple
 
-from ..backend import xp
+from ..backend import get_array_module
 from ..tensor import Tensor, from_op
 
 MaxResult = namedtuple("MaxResult", "values indices")
@@ -25,6 +25,7 @@ def normalize_dims(dim, ndim, name="dim"):
 
 def _expand(g, axes, shape, keepdim):
     """``g`` reduced over ``axes`` broadcast back to ``shape``."""
+    xp = get_array_module(g)
     if not keepdim and shape:
         g = xp.expand_dims(g, axes)
     return xp.broadcast_to(g, shape)
@@ -32,8 +33,8 @@ def _expand(g, axes, shape, keepdim):
 
 def sum(a, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     axes = normalize_dims(dim, a.ndim)
-    out = a.data.sum(axis=axes, keepdims=keepdim)
-    return from_op(xp.asarray(out), (a,), lambda g: (_expand(g, axes, a.shape, keepdim),))
+    out = get_array_module(a.data).asarray(a.data.sum(axis=axes, keepdims=keepdim))
+    return from_op(out, (a,), lambda g: (_expand(g, axes, a.shape, keepdim),))
 
 
 def mean(a, dim=None, keepdim=False):
@@ -41,11 +42,12 @@ def mean(a, dim=None, keepdim=False):
     count = 1
     for axis in axes:
         count *= a.shape[axis]
-    out = xp.asarray(a.data.mean(axis=axes, keepdims=keepdim))
+    out = get_array_module(a.data).asarray(a.data.mean(axis=axes, keepdims=keepdim))
     return from_op(out, (a,), lambda g: (_expand(g / count, axes, a.shape, keepdim),))
 
 
 def _extreme(function, a, dim, keepdim):
+    xp = get_array_module(a.data)
     axes = normalize_dims(dim, a.ndim)
     kept = function(a.data, axis=axes, keepdims=True)
     out = kept if keepdim else xp.asarray(function(a.data, axis=axes))
@@ -60,15 +62,16 @@ def _extreme(function, a, dim, keepdim):
 
 def amax(a, dim=None, keepdim=False):
     """Largest values over ``dim`` (all by default); tied maxima share the gradient."""
-    return _extreme(xp.max, a, dim, keepdim)
+    return _extreme(get_array_module(a.data).max, a, dim, keepdim)
 
 
 def amin(a, dim=None, keepdim=False):
     """Smallest values over ``dim`` (all by default); tied minima share the gradient."""
-    return _extreme(xp.min, a, dim, keepdim)
+    return _extreme(get_array_module(a.data).min, a, dim, keepdim)
 
 
 def _extreme_along(arg, a, dim, keepdim):
+    xp = get_array_module(a.data)
     (axis,) = normalize_dims(dim, a.ndim)
     index = xp.expand_dims(arg(a.data, axis=axis), axis)
     values = xp.take_along_axis(a.data, index, axis=axis)
@@ -86,14 +89,14 @@ def max(a, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     """As ``torch.max``: the largest value, or ``(values, indices)`` along ``dim``."""
     if dim is None:
         return amax(a)
-    return _extreme_along(xp.argmax, a, dim, keepdim)
+    return _extreme_along(get_array_module(a.data).argmax, a, dim, keepdim)
 
 
 def min(a, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     """As ``torch.min``: the smallest value, or ``(values, indices)`` along ``dim``."""
     if dim is None:
         return amin(a)
-    return _extreme_along(xp.argmin, a, dim, keepdim)
+    return _extreme_along(get_array_module(a.data).argmin, a, dim, keepdim)
 
 
 def var(a, dim=None, correction=1, keepdim=False, unbiased=None):
@@ -111,6 +114,3 @@ def var(a, dim=None, correction=1, keepdim=False, unbiased=None):
 def std(a, dim=None, correction=1, keepdim=False, unbiased=None):
     return var(a, dim, correction, keepdim, unbiased).sqrt()
 
-
-Tensor.sum, Tensor.mean, Tensor.amax, Tensor.amin = sum, mean, amax, amin
-Tensor.max, Tensor.min, Tensor.var, Tensor.std = max, min, var, std

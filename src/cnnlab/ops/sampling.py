@@ -7,22 +7,22 @@ channels, and the input's gradient one ``bincount`` scatter per corner.
 """
 import itertools
 
-from ..backend import xp
+from ..backend import get_array_module, matmul
 from ..tensor import from_op
 
 
 # ------------------------------------------------------------------ affine grid
-def _normalised_positions(size, align_corners, dtype):
-    """Pixel positions in [-1, 1]: pixel centres (``align_corners=False``) or corner pixels at +-1."""
+def _normalised_positions(xp, size, align_corners, dtype):
+    """Pixel positions in [-1, 1], an ``xp`` array: pixel centres (``align_corners=False``) or corner pixels at +-1."""
     if size == 1:
         return xp.zeros(1, dtype=dtype)
     positions = xp.linspace(-1, 1, size, dtype=dtype)
     return positions if align_corners else positions * ((size - 1) / size)
 
 
-def _base_grid(spatial, align_corners, dtype):
-    """Homogeneous pixel coordinates ``(x, y[, z], 1)``, shape (prod(spatial), len(spatial) + 1)."""
-    axes = [_normalised_positions(n, align_corners, dtype) for n in spatial]
+def _base_grid(xp, spatial, align_corners, dtype):
+    """Homogeneous pixel coordinates ``(x, y[, z], 1)``, shape (prod(spatial), len(spatial) + 1), an ``xp`` array."""
+    axes = [_normalised_positions(xp, n, align_corners, dtype) for n in spatial]
     mesh = xp.meshgrid(*axes, indexing="ij")  # one array per spatial axis, (D,) H, W order
     columns = [m.reshape(-1) for m in reversed(mesh)] + [xp.ones(mesh[0].size, dtype=dtype)]
     return xp.stack(columns, axis=1)
@@ -31,11 +31,11 @@ def _base_grid(spatial, align_corners, dtype):
 def affine_grid(theta, spatial, align_corners):
     """``grid[n, p] = theta[n] @ (x_p, y_p[, z_p], 1)``: theta (N, k, k+1), grid (N, *spatial, k)."""
     n, k, _ = theta.shape
-    base = _base_grid(spatial, align_corners, theta.dtype)
-    out = base @ theta.data.transpose(0, 2, 1)  # (N, P, k)
+    base = _base_grid(get_array_module(theta.data), spatial, align_corners, theta.dtype)
+    out = matmul(base, theta.data.transpose(0, 2, 1))  # (N, P, k)
 
     def backward(g):
-        return (g.reshape(n, -1, k).transpose(0, 2, 1) @ base,)
+        return (matmul(g.reshape(n, -1, k).transpose(0, 2, 1), base),)
     return from_op(out.reshape((n,) + tuple(spatial) + (k,)), (theta,), backward)
 
 
@@ -43,11 +43,12 @@ def affine_grid(theta, spatial, align_corners):
 def _clip(index, size):
     """Clamp into [0, size - 1]; slope 1 strictly inside, 0 on and beyond the border (as PyTorch)."""
     slope = ((index > 0) & (index < size - 1)).astype(index.dtype)
-    return xp.clip(index, 0, size - 1), slope
+    return get_array_module(index).clip(index, 0, size - 1), slope
 
 
 def _reflect(index, twice_low, twice_high):
     """Fold ``index`` back into [low, high] by reflecting at the bounds; slope +-1."""
+    xp = get_array_module(index)
     if twice_low == twice_high:
         return xp.zeros_like(index), xp.zeros_like(index)
     low, span = twice_low / 2, (twice_high - twice_low) / 2
@@ -81,6 +82,7 @@ def _source_index(coordinate, size, padding_mode, align_corners):
 # ------------------------------------------------------------------ sampling
 def _flat_index(positions, spatial):
     """Row-major index of integer-valued float ``positions`` (one per axis) and whether all lie inside."""
+    xp = get_array_module(positions[0])
     inside = xp.ones(positions[0].shape, dtype=bool)
     flat = xp.zeros(positions[0].shape, dtype=xp.intp)
     for position, size in zip(positions, spatial):
@@ -92,11 +94,12 @@ def _flat_index(positions, spatial):
 
 def _gather(flat_input, index):
     """``flat_input[n, c, index[n, p]]``: (N, C, S) and (N, P) give (N, C, P)."""
-    return xp.take_along_axis(flat_input, index[:, None, :], axis=2)
+    return get_array_module(flat_input).take_along_axis(flat_input, index[:, None, :], axis=2)
 
 
 def _scatter_add(values, index, size):
     """Adjoint of :func:`_gather`: add (N, C, P) ``values`` into (N, C, size) at ``index`` (N, P)."""
+    xp = get_array_module(values)
     n, c, _ = values.shape
     rows = (xp.arange(n * c) * size).reshape(n, c, 1)
     summed = xp.bincount((rows + index[:, None, :]).reshape(-1), weights=values.reshape(-1), minlength=n * c * size)
@@ -117,7 +120,7 @@ def _corners(indices, spatial):
     ``1 - f`` for the fraction ``f = index - floor(index)``; its weight is their
     product, zeroed when the corner lies outside the image.
     """
-    lows = [xp.floor(i) for i in indices]
+    lows = [get_array_module(i).floor(i) for i in indices]
     fractions = [i - low for i, low in zip(indices, lows)]
     corners = []
     for bits in itertools.product((0, 1), repeat=len(indices)):
@@ -151,6 +154,7 @@ def grid_sample(input, grid, mode, padding_mode, align_corners):
 
 
 def _nearest(input, grid, flat_input, indices, spatial):
+    xp = get_array_module(flat_input)
     flat, inside = _flat_index([xp.rint(i) for i in indices], spatial)  # rint rounds half to even, as PyTorch
     mask = inside.astype(flat_input.dtype)[:, None, :]
     out = _gather(flat_input, flat) * mask
@@ -186,6 +190,7 @@ def _linear(input, grid, flat_input, located, spatial):
 
 def _grid_gradient(g, flat_input, corners, located):
     """d(loss)/d(grid): per axis, sum over corners of ``g . value`` times the corner weight differentiated along it."""
+    xp = get_array_module(g)
     axes = len(located)
     per_axis = [0] * axes
     for bits, flat, inside, axis_weights, _ in corners:

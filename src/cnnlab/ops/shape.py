@@ -1,7 +1,8 @@
-"""Ops that move elements without changing them: reshape, permute, index, concat."""
+"""Ops that move elements without changing them: reshape, permute, index, concat, contiguous."""
 import builtins
+import itertools
 
-from ..backend import xp
+from ..backend import get_array_module
 from ..tensor import Tensor, from_op
 from .elementwise import unbroadcast
 from .reduce import normalize_dims
@@ -40,7 +41,8 @@ def permute(a, *dims):
     dims = _shape_arg(dims)
     if sorted(d % builtins.max(a.ndim, 1) for d in dims) != list(range(a.ndim)):
         raise ValueError(f"permute: dims must be a permutation of 0..{a.ndim - 1}, got dims={dims}")
-    inverse = tuple(xp.argsort([d % a.ndim for d in dims]))
+    axes = [d % a.ndim for d in dims]
+    inverse = tuple(sorted(range(a.ndim), key=axes.__getitem__))
     return from_op(a.data.transpose(dims), (a,), lambda g: (g.transpose(inverse),))
 
 
@@ -66,7 +68,7 @@ def expand(a, *shape):
     shape = _shape_arg(shape)
     lead = len(shape) - a.ndim
     shape = tuple(a.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
-    return from_op(xp.broadcast_to(a.data, shape), (a,), lambda g: (unbroadcast(g, a.shape),))
+    return from_op(get_array_module(a.data).broadcast_to(a.data, shape), (a,), lambda g: (unbroadcast(g, a.shape),))
 
 
 def _is_advanced(index):
@@ -82,6 +84,7 @@ def getitem(a, index):
         index = index.data
     out = a.data[index]
     advanced = _is_advanced(index)
+    xp = get_array_module(a.data)
 
     def backward(g):
         grad = xp.zeros_like(a.data)
@@ -104,11 +107,12 @@ def concat(tensors, dim=0):
             raise ValueError(f"concat: all tensors need the same number of dimensions, got shapes "
                              f"{[t.shape for t in tensors]}")
     (axis,) = normalize_dims(dim, ndim)
+    xp = get_array_module(*(t.data for t in tensors))
     try:
         out = xp.concatenate([t.data for t in tensors], axis=axis)
     except ValueError:
         raise ValueError(f"concat: shapes must agree except in dim={dim}, got {[t.shape for t in tensors]}") from None
-    bounds = xp.cumsum([t.shape[axis] for t in tensors])[:-1]
+    bounds = list(itertools.accumulate(t.shape[axis] for t in tensors))[:-1]
     return from_op(out, tensors, lambda g: xp.split(g, bounds, axis=axis))
 
 
@@ -124,9 +128,12 @@ def stack(tensors, dim=0):
     return concat([unsqueeze(t, axis) for t in tensors], axis)
 
 
-Tensor.reshape = Tensor.view = reshape
-Tensor.flatten, Tensor.permute, Tensor.transpose = flatten, permute, transpose
-Tensor.squeeze, Tensor.unsqueeze, Tensor.expand = squeeze, unsqueeze, expand
-Tensor.__getitem__ = getitem
-Tensor.T = property(lambda self: permute(self, tuple(reversed(range(self.ndim)))))
-Tensor.contiguous = lambda self: self
+
+def contiguous(a):
+    """``a`` itself if its data is C-contiguous, else a C-ordered copy (of a channels-last view, say).
+
+    The gradient passes through unchanged.
+    """
+    if a.data.flags.c_contiguous:
+        return a
+    return from_op(get_array_module(a.data).ascontiguousarray(a.data), (a,), lambda g: (g,))

@@ -1,5 +1,5 @@
 """Adam and AdamW: adaptive moment estimation, with coupled or decoupled weight decay."""
-from ..backend import xp
+from ..backend import get_array_module
 from .optimizer import Optimizer, check_flag, check_number, effective_gradient, lerp_
 
 __all__ = ["Adam", "AdamW"]
@@ -48,6 +48,7 @@ class Adam(Optimizer):
     def _update(self, param, grad, state, group):
         lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
+        xp = get_array_module(param.data)
         if not state:
             state["step"] = 0
             state["exp_avg"] = xp.zeros_like(param.data)

@@ -12,7 +12,9 @@ import itertools
 import numbers
 from collections import defaultdict
 
-from ..backend import is_float, xp
+import numpy
+
+from ..backend import get_array_module, is_float, to_numpy
 from ..tensor import Tensor, enable_grad
 
 
@@ -41,7 +43,7 @@ def check_number(owner, name, value, low=None, high=None, low_open=False, high_o
 
 def check_flag(owner, name, value):
     """Raise unless ``value`` is a bool."""
-    if not isinstance(value, (bool, xp.bool_)):
+    if not isinstance(value, (bool, numpy.bool_)):
         raise TypeError(f"{owner}: {name} must be True or False, got {name}={value!r}")
 
 
@@ -62,6 +64,7 @@ def effective_gradient(data, grad, weight_decay, maximize):
 
 def lerp_(start, end, weight, scratch):
     """``start += weight * (end - start)`` in place, rounded as ``torch.lerp_`` does; ``scratch`` is clobbered."""
+    xp = get_array_module(start)
     xp.subtract(end, start, out=scratch)
     if weight < 0.5:
         scratch *= weight
@@ -283,10 +286,15 @@ def _is_iterable(value):
     return True
 
 
+def _is_array(value):
+    """True for an engine array: NumPy's, or a device array module's."""
+    return isinstance(value, numpy.ndarray) or get_array_module(value) is not numpy
+
+
 def _plain(value):
-    """A copy of ``value`` holding only numbers, strings, lists, dicts and arrays."""
-    if isinstance(value, xp.ndarray):
-        return value.copy()
+    """A copy of ``value`` holding only numbers, strings, lists, dicts and NumPy arrays."""
+    if _is_array(value):
+        return numpy.array(to_numpy(value), copy=True)
     if isinstance(value, (tuple, list)):
         return [_plain(v) for v in value]
     if isinstance(value, dict):
@@ -295,11 +303,12 @@ def _plain(value):
 
 
 def _restore(value, param, where):
-    """A state entry, loaded for ``param``: arrays copied in its dtype and checked against its shape."""
-    if isinstance(value, xp.generic) or (isinstance(value, xp.ndarray) and value.ndim == 0):
+    """A state entry, loaded for ``param``: arrays copied into its dtype and array module, checked against its shape."""
+    if isinstance(value, numpy.generic) or (_is_array(value) and value.ndim == 0):
         return value.item()
-    if not isinstance(value, xp.ndarray):
+    if not _is_array(value):
         return copy.deepcopy(value)
     if value.shape != param.data.shape:
         raise ValueError(f"{where} must have the parameter's shape {param.data.shape}, got shape {value.shape}")
-    return value.astype(param.data.dtype if value.dtype.kind == "f" else value.dtype, copy=True)
+    dtype = param.data.dtype if value.dtype.kind == "f" else value.dtype
+    return get_array_module(param.data).array(value, dtype=dtype, copy=True)

@@ -1,5 +1,5 @@
 """RMSprop: gradient descent scaled by a running root-mean-square of the gradient."""
-from ..backend import xp
+from ..backend import get_array_module
 from .optimizer import Optimizer, check_flag, check_number, effective_gradient, lerp_
 
 __all__ = ["RMSprop"]
@@ -44,6 +44,7 @@ class RMSprop(Optimizer):
 
     def _update(self, param, grad, state, group):
         lr, alpha, eps, momentum = (float(group[k]) for k in ("lr", "alpha", "eps", "momentum"))
+        xp = get_array_module(param.data)
         if not state:
             state["step"] = 0
             state["square_avg"] = xp.zeros_like(param.data)
@@ -79,5 +80,5 @@ class RMSprop(Optimizer):
 def _buffer(state, name, param):
     """``state[name]``, created as zeros shaped like ``param`` on first use."""
     if name not in state:
-        state[name] = xp.zeros_like(param.data)
+        state[name] = get_array_module(param.data).zeros_like(param.data)
     return state[name]
