@@ -219,8 +219,8 @@ def test_softmax_dim_errors(name):
         getattr(F, name)(x, -3)
     with raises(TypeError, f"{name}: dim must be an int in [-2, 1] for a 2-D input, got None"):
         getattr(F, name)(x, None)
-    with raises(ValueError, name, "dim=2"):
-        getattr(x, name)(2)  # the Tensor methods validate too
+    with raises(ValueError, f"{name}: dim must be an int in [-2, 1] for a 2-D input, got 2"):
+        getattr(x, name)(2)  # the Tensor methods validate by the same rule
 
 
 # ---------------------------------------------------------------- linear

@@ -5,6 +5,7 @@ Also ``erf`` (NumPy has none), which the exact GELU needs. ``Tensor.relu``,
 """
 import math
 
+from .. import arguments
 from ..backend import default_float, get_array_module, is_float, matmul
 from ..tensor import from_op
 
@@ -168,12 +169,7 @@ def gelu(a, approximate="none"):
 # ---------------------------------------------------------------- softmax
 def softmax_axis(dim, ndim, function="softmax"):
     """``dim`` as a non-negative axis of an ``ndim``-d tensor (0-d counts as 1-d), or a ValueError."""
-    size = max(ndim, 1)
-    if isinstance(dim, bool) or not isinstance(dim, int):
-        raise TypeError(f"{function}: dim must be an integer, got dim={dim!r}")
-    if not -size <= dim < size:
-        raise ValueError(f"{function}: dim must be in [{-size}, {size - 1}] for a {ndim}-d input, got dim={dim}")
-    return dim % size
+    return arguments.dim(function, "dim", dim, ndim)
 
 
 def softmax(a, dim):

@@ -2,24 +2,21 @@
 import builtins
 from collections import namedtuple
 
+from .. import arguments
 from ..backend import get_array_module
 from ..tensor import Tensor, from_op
 
 MaxResult = namedtuple("MaxResult", "values indices")
 
 
-def normalize_dims(dim, ndim, name="dim"):
+def normalize_dims(dim, ndim, where):
     """``dim`` (None, int or sequence, negatives allowed) as a sorted tuple of axes."""
     if dim is None:
         return tuple(range(ndim))
-    dims = (dim,) if isinstance(dim, int) else tuple(dim)
-    axes = []
-    for d in dims:
-        if not isinstance(d, int) or not -builtins.max(ndim, 1) <= d < builtins.max(ndim, 1):
-            raise ValueError(f"{name}: each dimension must be an integer in [{-ndim}, {ndim - 1}], got {name}={dim}")
-        axes.append(d % builtins.max(ndim, 1))
+    dims = (dim,) if arguments.is_int(dim) else tuple(dim)
+    axes = [arguments.dim(where, "dim", d, ndim) for d in dims]
     if len(set(axes)) != len(axes):
-        raise ValueError(f"{name}: dimensions must not repeat, got {name}={dim}")
+        raise ValueError(f"{where}: dim must not repeat a dimension, got {dim}")
     return tuple(sorted(axes))
 
 
@@ -32,13 +29,13 @@ def _expand(g, axes, shape, keepdim):
 
 
 def sum(a, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
-    axes = normalize_dims(dim, a.ndim)
+    axes = normalize_dims(dim, a.ndim, "sum")
     out = get_array_module(a.data).asarray(a.data.sum(axis=axes, keepdims=keepdim))
     return from_op(out, (a,), lambda g: (_expand(g, axes, a.shape, keepdim),))
 
 
 def mean(a, dim=None, keepdim=False):
-    axes = normalize_dims(dim, a.ndim)
+    axes = normalize_dims(dim, a.ndim, "mean")
     count = 1
     for axis in axes:
         count *= a.shape[axis]
@@ -46,9 +43,9 @@ def mean(a, dim=None, keepdim=False):
     return from_op(out, (a,), lambda g: (_expand(g / count, axes, a.shape, keepdim),))
 
 
-def _extreme(function, a, dim, keepdim):
+def _extreme(where, function, a, dim, keepdim):
     xp = get_array_module(a.data)
-    axes = normalize_dims(dim, a.ndim)
+    axes = normalize_dims(dim, a.ndim, where)
     kept = function(a.data, axis=axes, keepdims=True)
     out = kept if keepdim else xp.asarray(function(a.data, axis=axes))
 
@@ -62,17 +59,17 @@ def _extreme(function, a, dim, keepdim):
 
 def amax(a, dim=None, keepdim=False):
     """Largest values over ``dim`` (all by default); tied maxima share the gradient."""
-    return _extreme(get_array_module(a.data).max, a, dim, keepdim)
+    return _extreme("amax", get_array_module(a.data).max, a, dim, keepdim)
 
 
 def amin(a, dim=None, keepdim=False):
     """Smallest values over ``dim`` (all by default); tied minima share the gradient."""
-    return _extreme(get_array_module(a.data).min, a, dim, keepdim)
+    return _extreme("amin", get_array_module(a.data).min, a, dim, keepdim)
 
 
-def _extreme_along(arg, a, dim, keepdim):
+def _extreme_along(where, arg, a, dim, keepdim):
     xp = get_array_module(a.data)
-    (axis,) = normalize_dims(dim, a.ndim)
+    (axis,) = normalize_dims(dim, a.ndim, where)
     index = xp.expand_dims(arg(a.data, axis=axis), axis)
     values = xp.take_along_axis(a.data, index, axis=axis)
 
@@ -89,21 +86,21 @@ def max(a, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     """As ``torch.max``: the largest value, or ``(values, indices)`` along ``dim``."""
     if dim is None:
         return amax(a)
-    return _extreme_along(get_array_module(a.data).argmax, a, dim, keepdim)
+    return _extreme_along("max", get_array_module(a.data).argmax, a, dim, keepdim)
 
 
 def min(a, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     """As ``torch.min``: the smallest value, or ``(values, indices)`` along ``dim``."""
     if dim is None:
         return amin(a)
-    return _extreme_along(get_array_module(a.data).argmin, a, dim, keepdim)
+    return _extreme_along("min", get_array_module(a.data).argmin, a, dim, keepdim)
 
 
 def var(a, dim=None, correction=1, keepdim=False, unbiased=None):
     """Variance over ``dim``: ``sum((x - mean)^2) / (N - correction)``; ``unbiased=False`` means correction 0."""
     if unbiased is not None:
         correction = 1 if unbiased else 0
-    axes = normalize_dims(dim, a.ndim)
+    axes = normalize_dims(dim, a.ndim, "var")
     count = 1
     for axis in axes:
         count *= a.shape[axis]

@@ -54,7 +54,10 @@ def transpose(a, dim0, dim1):
 
 
 def squeeze(a, dim=None):
-    axes = tuple(i for i, n in enumerate(a.shape) if n == 1) if dim is None else normalize_dims(dim, a.ndim)
+    if dim is None:
+        axes = tuple(i for i, n in enumerate(a.shape) if n == 1)
+    else:
+        axes = normalize_dims(dim, a.ndim, "squeeze")
     return reshape(a, tuple(n for i, n in enumerate(a.shape) if not (i in axes and n == 1)))
 
 
@@ -106,7 +109,7 @@ def concat(tensors, dim=0):
         if t.ndim != ndim:
             raise ValueError(f"concat: all tensors need the same number of dimensions, got shapes "
                              f"{[t.shape for t in tensors]}")
-    (axis,) = normalize_dims(dim, ndim)
+    (axis,) = normalize_dims(dim, ndim, "concat")
     xp = get_array_module(*(t.data for t in tensors))
     try:
         out = xp.concatenate([t.data for t in tensors], axis=axis)
