@@ -19,8 +19,11 @@ torch first on odd ones), so drift of the machine's load hits both equally;
 each round times a few steps after a warm-up, and the table reports each
 library's median round. Both use every core: NumPy's BLAS threads default to
 the core count and torch is set to it with ``torch.set_num_threads``.
-cnnlab's rounds run inside ``cnnlab.process_tuning()``, as ``fit`` and the
-command line run (torch's rounds outside it); ``--backend`` picks cnnlab's
+The whole comparison runs inside ``cnnlab.process_tuning()``, as ``fit`` and
+the command line do, so both libraries get its malloc settings (cnnlab's GEMM
+pinning touches only NumPy's OpenBLAS): leaving the scope between rounds would
+fix glibc's mmap threshold at its minimum for torch's rounds, which glibc
+otherwise raises as it goes, and slow torch down. ``--backend`` picks cnnlab's
 kernel backend.
 
 ``--mnist DIR`` adds one epoch of ``lenet5`` on full MNIST (the four IDX .gz
@@ -35,7 +38,6 @@ Usage::
     python benchmarks/compare_torch.py --backend numpy      # one backend (default: cnnlab's default)
 """
 import argparse
-import contextlib
 import json
 import os
 import statistics
@@ -113,11 +115,6 @@ def _time(step, steps):
     return time.perf_counter() - start
 
 
-def _scope(lib):
-    """cnnlab's process settings for cnnlab's rounds only, as ``fit`` enters them."""
-    return cnnlab.process_tuning() if lib == "cnnlab" else contextlib.nullcontext()
-
-
 def compare(name, rounds, seconds):
     """Median images/s of both libraries (training and inference) over alternating rounds."""
     model = models.create(name)
@@ -135,8 +132,7 @@ def compare(name, rounds, seconds):
         rates = {lib: [] for lib in libs}
         for r in range(rounds):
             for lib in (list(libs) if r % 2 == 0 else list(libs)[::-1]):
-                with _scope(lib):
-                    rates[lib].append(steps[lib] * size / _time(libs[lib][index], steps[lib]))
+                rates[lib].append(steps[lib] * size / _time(libs[lib][index], steps[lib]))
         for lib, values in rates.items():
             result[f"{lib}_{mode}"] = statistics.median(values)
     return result
@@ -159,7 +155,7 @@ def measure_memory(lib, name):
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # resets the peak resident set (VmHWM) to the current one
     before = _status_kib("VmRSS")
-    with _scope(lib):
+    with cnnlab.process_tuning():
         for _ in range(3):
             train()
     return (_status_kib("VmHWM") - before) / 1024
@@ -242,7 +238,8 @@ def main(argv=None):
           "| infer ratio |" + (" peak MiB cnnlab | peak MiB torch |" if args.memory else ""))
     print("|---|---:|---:|---:|---:|---:|---:|" + ("---:|---:|" if args.memory else ""))
     for name in args.models:
-        r = compare(name, args.rounds, args.seconds)
+        with cnnlab.process_tuning():
+            r = compare(name, args.rounds, args.seconds)
         t_train, t_infer = r.get("torch_train", float("nan")), r.get("torch_infer", float("nan"))
         row = (f"| {name} | {r['cnnlab_train']:.0f} | {t_train:.0f} | {r['cnnlab_train'] / t_train:.2f}x "
                f"| {r['cnnlab_infer']:.0f} | {t_infer:.0f} | {r['cnnlab_infer'] / t_infer:.2f}x |")

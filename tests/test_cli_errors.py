@@ -114,3 +114,21 @@ def test_an_interrupt_is_still_exit_130():
 ])
 def test_debug_is_accepted_before_or_after_the_command_name(argv, debug):
     assert getattr(build_parser().parse_args(argv), "debug", False) is debug
+
+
+def test_backend_option_runs_the_command_under_that_backend():
+    result = cnnlab_command("summary", "lenet5", "--backend", "numpy")
+    assert result.returncode == 0, result.stderr
+    assert "backend 'numpy'" in result.stdout and "im2col" in result.stdout
+    if cnnlab.available_backends().get("numba") is None:
+        result = cnnlab_command("--backend", "numba", "summary", "lenet5")
+        assert result.returncode == 0, result.stderr
+        assert "backend 'numba'" in result.stdout and "blocked_gemm" in result.stdout
+
+
+def test_an_unknown_or_unavailable_backend_is_one_line_and_exit_2(monkeypatch):
+    result = cnnlab_command("summary", "lenet5", "--backend", "cuda")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "argument --backend: invalid choice: 'cuda'" in result.stderr
+    monkeypatch.setattr(cnnlab.backend, "_REGISTRY", {**cnnlab.backend._REGISTRY, "bogus": "no_such_module:B"})
+    assert cnnlab.cli.main(["summary", "lenet5", "--backend", "bogus"]) == 2

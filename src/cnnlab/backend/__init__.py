@@ -12,8 +12,9 @@ Two ideas live here, kept apart as Chainer keeps them:
   backend or a GPU one is a subclass that overrides what it does faster. The
   Tensor ops in :mod:`cnnlab.ops` reach them only through :func:`active`.
 
-Choose a backend with :func:`set_backend`, or for a block of code with
-:func:`using_backend`::
+The default is ``'numba'`` where Numba is installed (a core dependency), else
+``'numpy'`` with a one-line warning. Choose a backend with :func:`set_backend`,
+or for a block of code with :func:`using_backend`::
 
     >>> import cnnlab
     >>> with cnnlab.using_backend("numpy"):
@@ -34,6 +35,7 @@ import contextlib
 import contextvars
 import importlib
 import threading
+import warnings
 
 import numpy
 
@@ -78,10 +80,13 @@ def is_float(array):
 
 # ------------------------------------------------------------------ registry
 #: Backend name -> where its class lives (``"module:Class"``), in order of preference.
-_REGISTRY = {"numpy": "cnnlab.backend.numpy_backend:NumpyBackend"}
+_REGISTRY = {"numpy": "cnnlab.backend.numpy_backend:NumpyBackend",
+             "numba": "cnnlab.backend.numba_backend:NumbaBackend"}
 _loaded = {}
 _lock = threading.Lock()
-_default = "numpy"
+#: The default is the first of these that loads here; None until an op first asks.
+PREFERRED = ("numba", "numpy")
+_default = None
 _override = contextvars.ContextVar("cnnlab_backend", default=None)
 
 
@@ -103,6 +108,11 @@ def _load(name):
             except ImportError as error:
                 _loaded[name] = error
         return _loaded[name]
+
+
+def names():
+    """The registered backends' names, without loading any."""
+    return list(_REGISTRY)
 
 
 def available_backends():
@@ -135,10 +145,31 @@ def set_backend(name):
 def get_backend():
     """The name of the backend ops use here and now.
 
+    Unless :func:`set_backend` chose one, the default is the first of
+    :data:`PREFERRED` that loads here: ``'numba'`` where Numba is installed,
+    else ``'numpy'``, with a one-line warning saying why.
+
     >>> cnnlab.get_backend()
-    'numpy'
+    'numba'
     """
-    return _override.get() or _default
+    return _override.get() or _default or _choose_default()
+
+
+def _choose_default():
+    """The first of :data:`PREFERRED` that loads, remembered; a warning names each one passed over and why."""
+    global _default
+    missing = []
+    for name in PREFERRED:
+        backend = _load(name)
+        if isinstance(backend, Exception):
+            missing.append(f"{name!r} ({type(backend).__name__}: {backend})")
+            continue
+        if missing:
+            warnings.warn(f"cnnlab: backend {', '.join(missing)} is not available here; using {name!r}",
+                          RuntimeWarning, stacklevel=3)
+        _default = name
+        return name
+    raise RuntimeError("cnnlab: no backend loads here, not even 'numpy'; this is a bug in cnnlab")
 
 
 @contextlib.contextmanager

@@ -13,10 +13,13 @@ which creates the subparser with :func:`common.add_command` and sets
 go inside the run function, so ``cnnlab --help`` stays fast.
 """
 import argparse
+import contextlib
 import os
 import sys
 
 from .. import __version__
+from ..backend import available_backends, using_backend
+from ..backend import names as backend_names
 from ..runtime import process_tuning
 from .common import CLIError, add_command, user_input  # noqa: F401 - part of the package's interface
 from .convolution import add_convolve_command, add_shape_command
@@ -27,16 +30,18 @@ from .zoo import add_datasets_command, add_models_command, add_summary_command
 
 
 class _Parser(argparse.ArgumentParser):
-    """An ArgumentParser whose usage errors are one line on stderr, exit status 2, and which takes ``--debug``.
+    """An ArgumentParser whose usage errors are one line on stderr, exit status 2; it takes ``--debug`` and ``--backend``.
 
     argparse makes every subparser of its parent's class, so each command accepts
-    ``--debug`` too; left out, it sets nothing, and the parent's value stands.
+    both too; left out, they set nothing, and the parent's value stands.
     """
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
                           help="on an internal error, print the traceback (as CNNLAB_DEBUG=1 does)")
+        self.add_argument("--backend", choices=backend_names(), default=argparse.SUPPRESS,
+                          help="the engine's kernel backend (default: numba where installed, else numpy)")
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
@@ -69,7 +74,7 @@ def main(argv=None):
         parser.print_help()
         return 0
     try:
-        with process_tuning():
+        with process_tuning(), _backend(getattr(args, "backend", None)):
             return args.run(args) or 0
     except CLIError as error:
         print(f"cnnlab {args.command}: error: {_one_line(error)}", file=sys.stderr)
@@ -83,6 +88,16 @@ def main(argv=None):
         print(f"cnnlab {args.command}: internal error (a bug in cnnlab): {_describe(error)}; "
               f"run with --debug or set CNNLAB_DEBUG=1 for the traceback", file=sys.stderr)
         return 1
+
+
+def _backend(name):
+    """The ``--backend`` the user asked for, for the command's length; one that cannot load here is a user error."""
+    if name is None:
+        return contextlib.nullcontext()
+    reason = available_backends()[name]
+    if reason is not None:
+        raise CLIError(f"--backend: backend {name!r} is not available here ({reason})")
+    return using_backend(name)
 
 
 def _describe(error):

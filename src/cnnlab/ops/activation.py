@@ -5,7 +5,7 @@ Also ``erf`` (NumPy has none), which the exact GELU needs. ``Tensor.relu``,
 """
 import math
 
-from .. import arguments
+from .. import arguments, backend
 from ..backend import default_float, get_array_module, is_float, matmul
 from ..tensor import from_op
 
@@ -82,9 +82,10 @@ def erf(x):
 
 # ------------------------------------------------------------ activations
 def relu(a):
-    """``max(x, 0)``; the gradient at 0 is 0, as in PyTorch."""
-    positive = a.data > 0
-    return from_op(get_array_module(a.data).maximum(a.data, 0), (a,), lambda g: (g * positive,))
+    """``max(x, 0)``; the gradient at 0 is 0, as in PyTorch. Backward needs only the output."""
+    kernels = backend.active()
+    y = kernels.relu(a.data)
+    return from_op(y, (a,), lambda g: (kernels.relu_backward(g, y),))
 
 
 def relu6(a):

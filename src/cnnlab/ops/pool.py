@@ -16,7 +16,7 @@ from ..backend import get_array_module
 from ..backend.algorithms import PoolGeometry, choose
 from ..backend.numpy_backend.pool import first_inside, input_index, max_along_last, max_pool_backward, on_axis
 from ..backend.numpy_backend.pool import window_starts
-from ..tensor import Tensor, from_op
+from ..tensor import Tensor, from_op, is_grad_enabled
 
 __all__ = ["adaptive_avg_pool", "adaptive_max_pool", "avg_pool", "first_inside", "max_pool", "max_pool_values",
            "pool_algorithm", "window_starts"]
@@ -48,7 +48,7 @@ def _max_pool(x, kernel, stride, padding, dilation, ceil_mode, indices, algorith
     kernels = backend.active()
     geometry = PoolGeometry.of(x.shape, kernel, stride, padding, dilation, ceil_mode, indices)
     chosen = choose("max_pool", kernels.max_pool_algorithms, geometry, algorithm)
-    values, index, backward = chosen.forward(kernels, x.data, geometry)
+    values, index, backward = chosen.forward(kernels, x.data, geometry, x.requires_grad and is_grad_enabled())
     return from_op(values, (x,), lambda g: (backward(g),)), (None if index is None else Tensor(index))
 
 

@@ -6,6 +6,7 @@ primitives through the backend object they are given, so an override (say a
 compiled ``im2col``) speeds up every algorithm built on it. Arrays in, arrays
 out: no Tensors and no autograd here (that is :mod:`cnnlab.ops`).
 """
+from .. import get_array_module
 from . import blas, conv, pool, window
 
 
@@ -42,3 +43,12 @@ class NumpyBackend:
     def im2col_channels_last(self, x, kernel, stride, padding, dilation, out):
         """The windows of ``x (N, C, *in)`` as ``(N * L, K * C)``, columns ``(*k, c)``."""
         return conv.im2col_channels_last(x, kernel, stride, padding, dilation, out)
+
+    # Element-wise passes that run between the layers.
+    def relu(self, x):
+        """``max(x, 0)`` in ``x``'s memory layout (NaN stays NaN, as in PyTorch)."""
+        return get_array_module(x).maximum(x, 0)
+
+    def relu_backward(self, g, y):
+        """ReLU's input gradient from its output ``y``: ``g`` where ``y > 0``, else 0."""
+        return g * (y > 0)

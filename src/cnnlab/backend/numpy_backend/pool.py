@@ -88,8 +88,11 @@ class WindowMaxPool(Algorithm):
     name = "windows"
     rule = "every max pooling"
 
-    def forward(self, backend, x, geometry):
-        """``(values, indices, backward)``: a window whose maximum is ``-inf`` reports its first tap inside the input."""
+    def forward(self, backend, x, geometry, needs_grad):
+        """``(values, indices, backward)``: a window whose maximum is ``-inf`` reports its first tap inside the input.
+
+        ``needs_grad`` says whether ``backward`` will be called (an algorithm may then skip its bookkeeping).
+        """
         xp = get_array_module(x)
         nd, spatial = len(geometry.kernel), geometry.spatial
         kernel, stride, padding, dilation, out = (geometry.kernel, geometry.stride, geometry.padding,
@@ -132,7 +135,7 @@ class TiledMaxPool(Algorithm):
             return f"ceil_mode=True on input {tuple(geometry.spatial)} with a partial last window"
         return "return_indices=True" if geometry.indices else None
 
-    def forward(self, backend, x, geometry):
+    def forward(self, backend, x, geometry, needs_grad):
         xp = get_array_module(x)
         kernel, out = geometry.kernel, geometry.out
         taps = list(numpy.ndindex(*kernel))
