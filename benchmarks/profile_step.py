@@ -6,6 +6,7 @@ lives in; time inside NumPy built-ins (matmul, copies, ufuncs) is charged to
 the cnnlab file that called them. Prints each file's share of the step.
 
     python benchmarks/profile_step.py lenet5
+    python benchmarks/profile_step.py keras_mnist_convnet --backend numpy --steps 5
 """
 import argparse
 import cProfile
@@ -13,6 +14,7 @@ import os
 import pstats
 from collections import defaultdict
 
+import cnnlab
 from compare_torch import cnnlab_steps
 from cnnlab import models
 
@@ -43,17 +45,22 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("model", choices=models.names())
     parser.add_argument("--steps", type=int, default=10)
+    parser.add_argument("--backend", choices=cnnlab.backend.names(), help="cnnlab's kernel backend")
     args = parser.parse_args(argv)
+    if args.backend:
+        cnnlab.set_backend(args.backend)
     train, _ = cnnlab_steps(args.model, models.create(args.model))
-    train()
-    profiler = cProfile.Profile()
-    profiler.enable()
-    for _ in range(args.steps):
+    with cnnlab.process_tuning():
         train()
-    profiler.disable()
+        profiler = cProfile.Profile()
+        profiler.enable()
+        for _ in range(args.steps):
+            train()
+        profiler.disable()
     totals = shares(pstats.Stats(profiler))
     whole = sum(totals.values())
-    print(f"{args.model}: {1e3 * whole / args.steps:.1f} ms per training step (under the profiler)")
+    print(f"{args.model} ({cnnlab.get_backend()}): {1e3 * whole / args.steps:.1f} ms per training step "
+          f"(under the profiler)")
     for name, seconds in sorted(totals.items(), key=lambda item: -item[1]):
         if seconds / whole >= 0.01:
             print(f"  {100 * seconds / whole:5.1f}%  {name}")

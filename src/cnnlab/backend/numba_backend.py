@@ -1,18 +1,20 @@
 """Backend ``numba``: compiled CPU kernels where NumPy cannot fuse, the ``numpy`` reference everywhere else.
 
 A subclass of :class:`~cnnlab.backend.numpy_backend.NumpyBackend`: it overrides
-the window primitives (im2col and col2im in both layouts, with the padding
-folded into the copy) and ReLU with the compiled loops of
-:mod:`cnnlab.backend.numba_kernels`, and puts a blocked convolution for narrow
-layers and compiled 2-D pooling in front of the inherited algorithm tables. Every algorithm built on the overridden
-primitives (im2col + GEMM, the channels-last GEMM) runs them. Kernels compile on
-first use and are cached on disk (``cache=True``).
+the window primitives (im2col and col2im, with the padding folded into the
+copy) and ReLU with the compiled loops of :mod:`cnnlab.backend.numba_kernels`,
+and puts a blocked convolution for narrow layers and compiled 2-D pooling in
+front of the inherited algorithm tables. Every algorithm built on the
+overridden primitives (im2col + GEMM, the channels-last GEMM) runs them.
+Kernels compile on first use and are cached on disk (``cache=True``);
+:class:`CompileNotice` says so once when that takes a while.
 
-Threads: Numba's default threading layer on a pip install (``workqueue``)
-aborts the process when two threads launch parallel kernels at once, so this
-backend launches them one at a time (:data:`LAUNCH`); an application that
-computes from several threads (the explainer's server) is then safe whatever
-layer Numba picked, and each kernel still uses all of Numba's threads.
+Threads: Numba's ``workqueue`` threading layer (the one every install has, and
+the one Numba falls back on without OpenMP or TBB) aborts the process when two
+threads launch parallel kernels at once, so this backend launches them one at a
+time (:data:`LAUNCH`); an application that computes from several threads (the
+explainer's server) is then safe whatever layer Numba picked, and each kernel
+still uses all of Numba's threads.
 
 Importing this module imports Numba; where it is missing the backend is listed
 as unavailable, with the reason, and ``numpy`` serves.

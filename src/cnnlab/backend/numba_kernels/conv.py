@@ -1,6 +1,6 @@
 """2-D convolution (one group) for narrow layers: im2col in cache-sized blocks of output rows, each fed to a small GEMM.
 
-The idea: the im2col + GEMM of :mod:`cnnlab.ops.conv` writes the whole window
+The idea: the im2col + GEMM of :mod:`cnnlab.backend.numpy_backend.conv` writes the whole window
 matrix ``(C * kh * kw, N * OH * OW)`` to memory and reads it back, and on narrow
 layers (6-16 output channels) that traffic and the transposes around the skinny
 GEMM cost more than the arithmetic. Here the threads take samples one at a time
