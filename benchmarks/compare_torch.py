@@ -9,7 +9,8 @@ For each zoo model (``lenet5``, ``simple_cnn``, ``keras_mnist_convnet``,
 * inference images/s: batch 512, eval mode, no gradient;
 * peak memory: growth of the resident set over three training steps: the peak
   (Linux's ``VmHWM``, reset through ``/proc/self/clear_refs`` once the model and
-  the batch are built) minus the resident set at that moment. Each
+  the batch are built and one warm-up step has run) minus the resident set at
+  that moment. Each
   (library, model) pair is measured in a fresh subprocess, so neither library's
   allocator caches or the other's imports count; it covers NumPy's and
   PyTorch's allocations alike (tracemalloc would miss PyTorch's).
@@ -152,6 +153,8 @@ def measure_memory(lib, name):
         train, _ = torch_steps(name, twin_of(name, model))
     else:
         train, _ = cnnlab_steps(name, model)
+    with cnnlab.process_tuning():
+        train()  # one warm-up step: one-time costs (loading compiled kernels, first allocations) are not the step's
     with open("/proc/self/clear_refs", "w") as f:
         f.write("5")  # resets the peak resident set (VmHWM) to the current one
     before = _status_kib("VmRSS")
