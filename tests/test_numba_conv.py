@@ -113,6 +113,23 @@ def test_thread_count_does_not_change_the_result(threads):
         assert_close(mine, ref, TOL[np.float64])
 
 
+def test_gradients_are_bit_identical_whichever_thread_takes_which_sample():
+    """Partial sums are per sample and reduced in sample order: training is reproducible to the bit."""
+    x, w, b = random_case((16, 3, 12, 12), (6, 3, 5, 5), np.float32)
+    args = ((1, 1), ((2, 2), (2, 2)), (1, 1))
+    g = np.random.default_rng(4).standard_normal((16, 6, 12, 12)).astype(np.float32)
+    before, runs = numba.get_num_threads(), []
+    try:
+        for threads in (1, numba.config.NUMBA_NUM_THREADS, 1, numba.config.NUMBA_NUM_THREADS):
+            numba.set_num_threads(threads)
+            runs.append(conv.conv2d_backward(g, x, w, *args, True, True, True))
+    finally:
+        numba.set_num_threads(before)
+    for run in runs[1:]:
+        for mine, first in zip(run, runs[0]):
+            np.testing.assert_array_equal(mine, first)
+
+
 def test_gradients_match_central_differences():
     x, w, b = random_case((1, 2, 5, 4), (2, 2, 3, 2), np.float64)
     stride, padding, dilation = (2, 1), ((0, 1), (2, 0)), (1, 2)

@@ -21,7 +21,8 @@ inside the parallel loop.
 
 Forward: ``y[block] = w @ cols + b``. Backward, per block, with ``g (O, m)`` the
 output gradient's block (zeros in the dropped columns): ``gw^T += cols @ g^T``
-(per-thread partial sums, reduced at the end), ``gx += col2im(w^T @ g)`` (into
+(per-sample partial sums, reduced in sample order at the end, so the result does
+not depend on which thread took which sample), ``gx += col2im(w^T @ g)`` (into
 the thread's padded buffer, whose interior is the sample's ``gx``) and
 ``gb += g.sum(1)``.
 
@@ -94,13 +95,12 @@ def conv2d_backward(g, x, w, stride, padding, dilation, need_input, need_weight,
     x, w = _operands(x, w)
     g = np.ascontiguousarray(g, dtype=x.dtype)
     geometry = _geometry(x.shape, w.shape, stride, padding, dilation)
-    threads = numba.get_num_threads()
     gx = np.empty(x.shape if need_input else (0,) + x.shape[1:], x.dtype)
-    gw = np.zeros((threads, w[0].size, w.shape[0]), x.dtype)
-    gb = np.zeros((threads, w.shape[0]), x.dtype)
+    gw = np.zeros((x.shape[0] if need_weight else 0, w[0].size, w.shape[0]), x.dtype)
+    gb = np.zeros((x.shape[0], w.shape[0]), x.dtype)
     with numba.parallel_chunksize(1):
         _backward(g, x, w.reshape(w.shape[0], -1), geometry, _block_rows(w.shape, geometry),
-                  bool(need_input), bool(need_weight), gx, gw, gb)
+                  numba.get_num_threads(), bool(need_input), bool(need_weight), gx, gw, gb)
     return (gx if need_input else None, gw.sum(axis=0).T.reshape(w.shape) if need_weight else None,
             gb.sum(axis=0) if need_bias else None)
 
@@ -166,9 +166,9 @@ def _forward(x, w, b, geometry, block_rows, threads, y):
 
 
 @numba.njit(parallel=True, cache=True)
-def _backward(g, x, w, geometry, block_rows, need_input, need_weight, gx, gw, gb):
-    """Adds each thread's share of the gradients into ``gw[t] (K, O)`` and ``gb[t]``; writes ``gx`` sample by sample."""
-    threads, channels, out_channels, taps = gw.shape[0], x.shape[1], w.shape[0], w.shape[1]
+def _backward(g, x, w, geometry, block_rows, threads, need_input, need_weight, gx, gw, gb):
+    """Adds each sample's share of the gradients into ``gw[n] (K, O)`` and ``gb[n]``; writes ``gx`` sample by sample."""
+    channels, out_channels, taps = x.shape[1], w.shape[0], w.shape[1]
     out_rows, pitch = geometry[10], _pitch(geometry)
     size = block_rows * pitch
     padded = _padded_buffers(threads, channels, geometry, x.dtype)
@@ -184,11 +184,11 @@ def _backward(g, x, w, geometry, block_rows, need_input, need_weight, gx, gw, gb
             stop = min(start + block_rows, out_rows)
             m = (stop - start) * pitch
             block, rows = cols[t, :taps * m].reshape((taps, m)), grad[t, :out_channels * m].reshape((out_channels, m))
-            _load(g[n], pitch, geometry[11], start, stop, rows, gb[t])
+            _load(g[n], pitch, geometry[11], start, stop, rows, gb[n])
             if need_weight:
                 _gather(sample, channels, geometry, start, stop, block)
                 np.dot(block, rows.T, product[t])
-                gw[t] += product[t]
+                gw[n] += product[t]
             if need_input:
                 np.dot(w.T, rows, block)
                 _scatter(block, channels, geometry, start, stop, grad_padded[t])
