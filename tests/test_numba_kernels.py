@@ -267,6 +267,18 @@ def test_bias_relu_in_place(rng, dtype, layout, with_bias):
     assert_layout(y, layout)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("layout", LAYOUTS)
+def test_relu_is_a_new_array_in_the_inputs_layout(rng, dtype, layout):
+    x = in_layout(rng.standard_normal((2, 3, 5, 4)).astype(dtype), layout)
+    x[0, 1, 2, 3], x[1, 0, 0, 0] = np.nan, -np.inf
+    before = x.copy()
+    y = elementwise.relu(x)
+    np.testing.assert_array_equal(y, TF.relu(torch.tensor(before)).numpy())
+    np.testing.assert_array_equal(x, before)  # the input is left alone
+    assert_layout(y, layout)
+
+
 def test_bias_relu_in_place_on_any_strides(rng):
     base = rng.standard_normal((2, 3, 6, 4))
     y = base[:, :, ::2]

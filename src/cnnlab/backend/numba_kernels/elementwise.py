@@ -84,6 +84,13 @@ def _relu_flat(y):
 
 
 @numba.njit(cache=True, parallel=True)
+def _relu_into(x, out):
+    """``out = max(x, 0)`` over 1-D buffers, NaN kept."""
+    for i in numba.prange(x.shape[0]):
+        out[i] = x[i] if not x[i] < 0 else 0
+
+
+@numba.njit(cache=True, parallel=True)
 def _relu_backward_flat(grad, y, out):
     """``out = grad where y > 0 else 0`` over 1-D buffers."""
     for i in numba.prange(grad.shape[0]):
@@ -133,6 +140,15 @@ def bias_relu_(y, bias=None):
     if not np.may_share_memory(buffer, y):  # y was in neither layout: copy the result back
         y[...] = buffer
     return y
+
+
+def relu(x):
+    """``max(x, 0)`` of ``x (N, C, H, W)`` as a new array in ``x``'s layout, in one pass (NaN stays NaN)."""
+    check_4d("relu", "x", x)
+    buffer, channels_last = split_layout(x)
+    out = np.empty_like(buffer)
+    _relu_into(buffer.reshape(-1), out.reshape(-1))
+    return in_layout(out, channels_last)
 
 
 def relu_backward(grad_out, y):
