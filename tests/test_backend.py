@@ -306,3 +306,13 @@ def test_numba_kernels_launched_from_several_threads_at_once_are_safe(layer):
                          env=env)
     assert out.returncode == 0, out.stderr[-2000:]
     assert out.stdout.split() == ["True", "80"]
+
+
+def test_pool_algorithm_names_the_automatic_choice():
+    with cnnlab.using_backend("numpy"):
+        args = ((1, 2, 6, 6), (2, 2), (2, 2), (0, 0), (1, 1), False)
+        assert pool_ops.pool_algorithm("max", *args).name == "tiled"
+        assert pool_ops.pool_algorithm("max", *args, indices=True).name == "windows"
+        assert pool_ops.pool_algorithm("avg", *args).name == "box_sum"
+        with raises(ValueError, "max_pool: unknown algorithm 'fast'"):
+            pool_ops.pool_algorithm("max", *args, algorithm="fast")

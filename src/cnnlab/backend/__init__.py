@@ -39,7 +39,6 @@ import warnings
 
 import numpy
 
-
 #: dtype of new floating-point tensors, as in PyTorch.
 default_float = numpy.float32
 
@@ -100,6 +99,9 @@ def register(name, location):
 
 def _load(name):
     """The backend instance called ``name``, or the ImportError that keeps it from loading here."""
+    loaded = _loaded.get(name)  # every op asks: no lock once loaded
+    if loaded is not None:
+        return loaded
     with _lock:
         if name not in _loaded:
             module, attribute = _REGISTRY[name].split(":")
@@ -124,8 +126,8 @@ def available_backends():
 def _checked(where, name):
     """``name``'s backend instance, or a ValueError naming the backends there are."""
     if name not in _REGISTRY:
-        names = ", ".join(repr(n) for n in _REGISTRY)
-        raise ValueError(f"{where}: unknown backend {name!r}; the backends are {names}")
+        listed = ", ".join(map(repr, names()))
+        raise ValueError(f"{where}: unknown backend {name!r}; the backends are {listed}")
     backend = _load(name)
     if isinstance(backend, Exception):
         raise ValueError(f"{where}: backend {name!r} is not available here ({type(backend).__name__}: {backend})")
