@@ -316,3 +316,31 @@ def test_pool_algorithm_names_the_automatic_choice():
         assert pool_ops.pool_algorithm("avg", *args).name == "box_sum"
         with raises(ValueError, "max_pool: unknown algorithm 'fast'"):
             pool_ops.pool_algorithm("max", *args, algorithm="fast")
+
+
+@pytest.mark.parametrize("environ,expected", [
+    ({}, "default"), ({"OMP_NUM_THREADS": "1"}, 1), ({"OMP_NUM_THREADS": "1,1"}, 1),
+    ({"OMP_NUM_THREADS": "0"}, "default"), ({"OMP_NUM_THREADS": "lots"}, "default"),
+    ({"OMP_NUM_THREADS": "1", "NUMBA_NUM_THREADS": "2"}, "default"),  # Numba's own setting wins
+])
+def test_kernel_threads_respects_numba_and_openmp_settings(environ, expected):
+    numba = pytest.importorskip("numba")
+    from cnnlab.backend import numba_backend
+
+    default = numba.config.NUMBA_NUM_THREADS
+    assert numba_backend.kernel_threads(environ) == (default if expected == "default" else min(expected, default))
+    assert numba_backend.kernel_threads({"OMP_NUM_THREADS": "10000"}) == default  # never more than Numba started
+
+
+def test_each_launch_runs_on_the_backends_thread_count_and_restores_the_callers(monkeypatch):
+    numba = pytest.importorskip("numba")
+    import types
+
+    from cnnlab.backend import numba_backend
+
+    seen = []
+    monkeypatch.setattr(numba_backend, "THREADS", 1)
+    kernels = numba_backend._Serialized(types.SimpleNamespace(kernel=lambda: seen.append(numba.get_num_threads())))
+    before = numba.get_num_threads()
+    kernels.kernel()
+    assert seen == [1] and numba.get_num_threads() == before

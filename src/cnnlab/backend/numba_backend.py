@@ -13,14 +13,19 @@ Threads: Numba's ``workqueue`` threading layer (the one every install has, and
 the one Numba falls back on without OpenMP or TBB) aborts the process when two
 threads launch parallel kernels at once, so this backend launches them one at a
 time (:data:`LAUNCH`); an application that computes from several threads (the
-explainer's server) is then safe whatever layer Numba picked, and each kernel
-still uses all of Numba's threads.
+explainer's server) is then safe whatever layer Numba picked. Each launch runs
+on :func:`kernel_threads` threads, the one count this backend decides, set for
+the launch only (Numba's count is per calling thread) and restored after it.
+The compiled kernels and the BLAS never run at once: the ops alternate, and the
+GEMMs inside ``blocked_gemm`` are small enough that OpenBLAS keeps them on the
+calling thread, so the two pools do not oversubscribe the cores.
 
 Importing this module imports Numba; where it is missing the backend is listed
 as unavailable, with the reason, and ``numpy`` serves.
 """
 import functools
 import importlib.util
+import os
 import sys
 import threading
 import time
@@ -40,8 +45,19 @@ from .numpy_backend import NumpyBackend
 LAUNCH = threading.RLock()
 
 
+def kernel_threads(environ=os.environ):
+    """Threads per compiled kernel: ``NUMBA_NUM_THREADS`` if set (Numba's own setting), else
+    ``OMP_NUM_THREADS`` if set, else Numba's default (the cores); never more than Numba started with."""
+    if "NUMBA_NUM_THREADS" in environ:
+        return numba.config.NUMBA_NUM_THREADS
+    text = environ.get("OMP_NUM_THREADS", "").strip().split(",")[0]
+    if text.isdigit() and int(text) > 0:
+        return min(int(text), numba.config.NUMBA_NUM_THREADS)
+    return numba.config.NUMBA_NUM_THREADS
+
+
 class _Serialized:
-    """A kernel module whose functions run while holding :data:`LAUNCH`."""
+    """A kernel module whose functions run while holding :data:`LAUNCH`, on :func:`kernel_threads` threads."""
 
     def __init__(self, module):
         self._module = module
@@ -52,11 +68,18 @@ class _Serialized:
         @functools.wraps(function)
         def run(*args, **kwargs):
             with LAUNCH:
-                return function(*args, **kwargs)
+                before = numba.get_num_threads()
+                numba.set_num_threads(THREADS)
+                try:
+                    return function(*args, **kwargs)
+                finally:
+                    numba.set_num_threads(before)
         setattr(self, name, run)  # built once per name
         return run
 
 
+#: The thread count of every launch, read once when the backend loads.
+THREADS = kernel_threads()
 conv, elementwise, pool, window = map(_Serialized, (conv_kernels, elementwise_kernels, pool_kernels, window_kernels))
 
 
