@@ -212,7 +212,9 @@ def mnist_epoch(folder, seed=0):
 
 # ------------------------------------------------------------------- report
 def threads_note():
-    note = f"cnnlab backend {cnnlab.get_backend()!r}; {os.cpu_count()} cores; NumPy BLAS threads: OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset (all cores)')}"
+    blas = os.environ.get("OPENBLAS_NUM_THREADS", "unset (all cores)")
+    note = (f"cnnlab backend {cnnlab.get_backend()!r}; {os.cpu_count()} cores; "
+            f"NumPy BLAS threads: OPENBLAS_NUM_THREADS={blas}")
     if torch is not None:
         note += f"; torch {torch.__version__}, torch.get_num_threads()={torch.get_num_threads()}"
     return note + f"; NumPy {np.__version__}"

@@ -23,6 +23,7 @@ calling thread, so the two pools do not oversubscribe the cores.
 Importing this module imports Numba; where it is missing the backend is listed
 as unavailable, with the reason, and ``numpy`` serves.
 """
+import contextlib
 import functools
 import importlib.util
 import os
@@ -39,6 +40,7 @@ from .numba_kernels import elementwise as elementwise_kernels
 from .numba_kernels import pool as pool_kernels
 from .numba_kernels import window as window_kernels
 from .numpy_backend import NumpyBackend
+from .numpy_backend.blas import openblas_thread_functions
 
 
 #: Held while a compiled parallel kernel runs: one launch at a time in the process.
@@ -56,6 +58,29 @@ def kernel_threads(environ=os.environ):
     return numba.config.NUMBA_NUM_THREADS
 
 
+@contextlib.contextmanager
+def _launch_threads():
+    """For one launch: Numba on :data:`THREADS` threads, SciPy's OpenBLAS (``np.dot`` in the kernels) on one.
+
+    Both are restored after it. The BLAS pin is what lets ``blocked_gemm`` use large
+    blocks; where SciPy's OpenBLAS cannot be found, :data:`BLAS_PINNED` is False and
+    the kernels keep their GEMMs small enough for OpenBLAS to run them on one thread anyway.
+    """
+    before = numba.get_num_threads()
+    numba.set_num_threads(THREADS)
+    blas = blas_before = None
+    if BLAS_PINNED:
+        blas = openblas_thread_functions("scipy")
+        blas_before = blas[0]()
+        blas[1](1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
+        if blas is not None:
+            blas[1](blas_before)
+
+
 class _Serialized:
     """A kernel module whose functions run while holding :data:`LAUNCH`, on :func:`kernel_threads` threads."""
 
@@ -67,19 +92,16 @@ class _Serialized:
 
         @functools.wraps(function)
         def run(*args, **kwargs):
-            with LAUNCH:
-                before = numba.get_num_threads()
-                numba.set_num_threads(THREADS)
-                try:
-                    return function(*args, **kwargs)
-                finally:
-                    numba.set_num_threads(before)
+            with LAUNCH, _launch_threads():
+                return function(*args, **kwargs)
         setattr(self, name, run)  # built once per name
         return run
 
 
 #: The thread count of every launch, read once when the backend loads.
 THREADS = kernel_threads()
+#: Whether launches pin SciPy's OpenBLAS to one thread (it was found), allowing ``blocked_gemm`` large blocks.
+BLAS_PINNED = openblas_thread_functions("scipy") is not None
 conv, elementwise, pool, window = map(_Serialized, (conv_kernels, elementwise_kernels, pool_kernels, window_kernels))
 
 
@@ -116,12 +138,12 @@ class BlockedGemmConv(Algorithm):
 
     def preferred(self, geometry):
         return conv.applies(geometry.x_shape, geometry.w_shape, geometry.stride, geometry.padding,
-                            geometry.dilation, geometry.groups)
+                            geometry.dilation, geometry.groups, BLAS_PINNED)
 
     def forward(self, backend, x, w, b, geometry, needs):
         args = (geometry.stride, geometry.padding, geometry.dilation)
-        y = conv.conv2d_forward(x, w, b, *args)
-        return y, lambda g: conv.conv2d_backward(g, x, w, *args, *needs)
+        y = conv.conv2d_forward(x, w, b, *args, BLAS_PINNED)
+        return y, lambda g: conv.conv2d_backward(g, x, w, *args, *needs, BLAS_PINNED)
 
 
 class CompiledMaxPool(Algorithm):

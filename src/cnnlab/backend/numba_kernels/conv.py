@@ -17,7 +17,11 @@ of which the first ``OW`` are outputs and the rest are computed and dropped
 (one long copy vectorises, many copies of ``OW`` numbers do not). The block is
 sized so that each GEMM does at most ``BLOCK_MNK`` multiply-adds: below that
 OpenBLAS runs it on the calling thread, so the GEMMs never start BLAS threads
-inside the parallel loop.
+inside the parallel loop. A caller that has pinned the BLAS to one thread for
+the call passes ``blas_pinned=True``, and wide layers get the larger
+``WIDE_BLOCK_MNK`` and ``WIDE_BLOCK_BYTES`` blocks, whose GEMMs run near the
+BLAS's single-core peak: that is what makes the kernels pay on wide layers too
+(:func:`applies`); narrow layers keep the small blocks.
 
 Forward: ``y[block] = w @ cols + b``. Backward, per block, with ``g (O, m)`` the
 output gradient's block (zeros in the dropped columns): ``gw^T += cols @ g^T``
@@ -41,6 +45,10 @@ BLOCK_MNK = 1 << 18
 #: Largest window buffer ``cols (K, m)`` per block, in bytes (a share of a core's L2).
 BLOCK_BYTES = 1 << 18
 
+#: The same two limits when the caller has pinned the BLAS to one thread (``blas_pinned=True``).
+WIDE_BLOCK_MNK = 1 << 24
+WIDE_BLOCK_BYTES = 1 << 21
+
 #: Largest layer the kernels are the better choice for (see :func:`applies`).
 MAX_OUT_CHANNELS = 16
 MAX_TAPS = 150
@@ -49,20 +57,26 @@ MAX_TAPS = 150
 # ------------------------------------------------------------------ public
 
 
-def applies(x_shape, w_shape, stride, padding, dilation, groups):
+def applies(x_shape, w_shape, stride, padding, dilation, groups, blas_pinned=False):
     """True when these kernels beat im2col + one GEMM for this layer.
 
-    They serve 2-D layers of one group with at most ``MAX_OUT_CHANNELS`` output
-    channels and at most ``MAX_TAPS`` weights per output channel
-    (``C * kh * kw``): the narrow layers of lenet5, simple_cnn and tiny_vgg,
-    measured in ``benchmarks/numba_conv.py``. Wider layers keep one large GEMM.
+    With the BLAS pinned to one thread (large blocks) they serve every 2-D layer
+    of one group; otherwise only those with at most ``MAX_OUT_CHANNELS`` output
+    channels and at most ``MAX_TAPS`` weights per output channel (``C * kh * kw``),
+    the narrow layers of lenet5, simple_cnn and tiny_vgg, as measured in
+    ``benchmarks/numba_conv.py``; wider ones keep one large GEMM.
     """
     if len(x_shape) != 4 or len(w_shape) != 4 or groups != 1:
         return False
+    return blas_pinned or _narrow(w_shape)
+
+
+def _narrow(w_shape):
+    """At most ``MAX_OUT_CHANNELS`` output channels and ``MAX_TAPS`` weights per output channel."""
     return w_shape[0] <= MAX_OUT_CHANNELS and w_shape[1] * w_shape[2] * w_shape[3] <= MAX_TAPS
 
 
-def conv2d_forward(x, w, b, stride, padding, dilation):
+def conv2d_forward(x, w, b, stride, padding, dilation, blas_pinned=False):
     """Cross-correlation of ``x (N, C, H, W)`` with ``w (O, C, kh, kw)``, plus ``b (O,)`` or None.
 
     ``stride`` and ``dilation`` are pairs, ``padding`` is ``((top, bottom), (left,
@@ -79,12 +93,12 @@ def conv2d_forward(x, w, b, stride, padding, dilation):
     bias = np.zeros(w.shape[0], x.dtype) if b is None else np.ascontiguousarray(b, dtype=x.dtype)
     y = np.empty((x.shape[0], w.shape[0], geometry[10], geometry[11]), x.dtype)
     with numba.parallel_chunksize(1):
-        _forward(x, w.reshape(w.shape[0], -1), bias, geometry, _block_rows(w.shape, geometry),
+        _forward(x, w.reshape(w.shape[0], -1), bias, geometry, _block_rows(w.shape, geometry, blas_pinned),
                  numba.get_num_threads(), y)
     return y
 
 
-def conv2d_backward(g, x, w, stride, padding, dilation, need_input, need_weight, need_bias):
+def conv2d_backward(g, x, w, stride, padding, dilation, need_input, need_weight, need_bias, blas_pinned=False):
     """The gradients ``(gx, gw, gb)`` of :func:`conv2d_forward` for the output gradient ``g (N, O, OH, OW)``.
 
     Each is None unless its ``need_*`` flag is set; ``gx`` has ``x``'s shape
@@ -99,7 +113,7 @@ def conv2d_backward(g, x, w, stride, padding, dilation, need_input, need_weight,
     gw = np.zeros((x.shape[0] if need_weight else 0, w[0].size, w.shape[0]), x.dtype)
     gb = np.zeros((x.shape[0], w.shape[0]), x.dtype)
     with numba.parallel_chunksize(1):
-        _backward(g, x, w.reshape(w.shape[0], -1), geometry, _block_rows(w.shape, geometry),
+        _backward(g, x, w.reshape(w.shape[0], -1), geometry, _block_rows(w.shape, geometry, blas_pinned),
                   numba.get_num_threads(), bool(need_input), bool(need_weight), gx, gw, gb)
     return (gx if need_input else None, gw.sum(axis=0).T.reshape(w.shape) if need_weight else None,
             gb.sum(axis=0) if need_bias else None)
@@ -125,13 +139,16 @@ def _geometry(x_shape, w_shape, stride, padding, dilation):
     return tuple(int(v) for v in (*w_shape[2:], *stride, *dilation, top, left, *padded, *out))
 
 
-def _block_rows(w_shape, geometry):
-    """Output rows per block: few enough to keep the GEMM within ``BLOCK_MNK`` and ``cols`` within ``BLOCK_BYTES``.
+def _block_rows(w_shape, geometry, blas_pinned):
+    """Output rows per block: few enough to keep the GEMM within ``BLOCK_MNK`` and ``cols`` within ``BLOCK_BYTES``
+    (``WIDE_BLOCK_MNK`` and ``WIDE_BLOCK_BYTES`` for a wide layer when the BLAS is pinned to one thread).
 
     The sample's rows are split into blocks of equal size (up to one row).
     """
     taps = w_shape[1] * w_shape[2] * w_shape[3]
-    positions = min(BLOCK_MNK // (w_shape[0] * taps), BLOCK_BYTES // (8 * taps))
+    wide = blas_pinned and not _narrow(w_shape)
+    mnk, size = (WIDE_BLOCK_MNK, WIDE_BLOCK_BYTES) if wide else (BLOCK_MNK, BLOCK_BYTES)
+    positions = min(mnk // (w_shape[0] * taps), size // (8 * taps))
     most, rows = max(1, positions // _pitch(geometry)), geometry[10]
     blocks = -(-rows // most)
     return -(-rows // blocks)

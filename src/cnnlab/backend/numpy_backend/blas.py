@@ -15,6 +15,7 @@ plain ``a @ b``. ``CNNLAB_SINGLE_THREAD_FLOPS=0`` turns the pinning off.
 import ctypes
 import functools
 import glob
+import importlib
 import os
 import threading
 import warnings
@@ -45,9 +46,14 @@ SINGLE_THREAD_FLOPS = _threshold_from_environment()
 
 
 @functools.lru_cache(maxsize=None)
-def openblas_thread_functions():
-    """``(get, set)`` for the thread count of NumPy's bundled OpenBLAS, or None when there is none."""
-    folder = os.path.join(os.path.dirname(numpy.__file__), os.pardir, "numpy.libs")
+def openblas_thread_functions(package="numpy"):
+    """``(get, set)`` for the thread count of the OpenBLAS bundled with ``package`` (NumPy's, or SciPy's,
+    which Numba's ``np.dot`` calls), or None when there is none."""
+    try:
+        module = importlib.import_module(package)
+    except ImportError:
+        return None
+    folder = os.path.join(os.path.dirname(module.__file__), os.pardir, f"{package}.libs")
     for path in glob.glob(os.path.join(folder, "*openblas*")):
         try:
             library = ctypes.CDLL(path)
