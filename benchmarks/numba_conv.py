@@ -1,10 +1,12 @@
-"""Narrow-layer convolution speed: im2col + GEMM (NumPy), the compiled blocked kernels, and PyTorch, in GFLOP/s.
+"""Convolution speed: im2col + GEMM (NumPy), the compiled blocked kernels, and PyTorch, in GFLOP/s.
 
-For each convolution of lenet5, simple_cnn and tiny_vgg at batch 128 (float32)
+For each convolution of lenet5, simple_cnn, tiny_vgg and keras_mnist_convnet at batch 128 (float32)
 times the forward pass and the backward pass (input, weight and bias gradients)
 of three implementations: ``cnnlab.ops.conv.conv`` with ``algorithm='im2col'``
 on Tensors that require gradients (the NumPy path), the kernels of
-:mod:`cnnlab.backend.numba_kernels.conv`, and ``torch.nn.functional.conv2d``
+:mod:`cnnlab.backend.numba_kernels.conv` launched as the ``numba`` backend
+launches them (SciPy's OpenBLAS held to one thread, so wide layers take large
+blocks), and ``torch.nn.functional.conv2d``
 with ``--threads`` threads (Numba gets the same count). The three run in
 alternating rounds and each keeps its best of ``--repeats`` rounds. A forward
 pass costs ``2 N O C kh kw OH OW`` flops, a backward pass twice that.
@@ -39,6 +41,10 @@ LAYERS = [
     ("tiny_vgg", (128, 10, 62, 62), (10, 10, 3, 3), 0),
     ("tiny_vgg", (128, 10, 30, 30), (10, 10, 3, 3), 0),
     ("tiny_vgg", (128, 10, 28, 28), (10, 10, 3, 3), 0),
+    ("keras_mnist_convnet", (128, 1, 28, 28), (64, 1, 3, 3), 0),
+    ("keras_mnist_convnet", (128, 64, 26, 26), (64, 64, 3, 3), 0),
+    ("keras_mnist_convnet", (128, 64, 12, 12), (128, 64, 3, 3), 0),
+    ("keras_mnist_convnet", (128, 128, 10, 10), (128, 128, 3, 3), 0),
 ]
 
 
@@ -79,11 +85,11 @@ def im2col_pair(x, w, b, pad):
 
 def numba_pair(x, w, b, pad):
     """Timed ``(forward, backward)`` of the compiled kernels."""
-    from cnnlab.backend.numba_kernels import conv
+    from cnnlab.backend.numba_backend import BLAS_PINNED, conv
     args = ((1, 1), ((pad, pad), (pad, pad)), (1, 1))
-    g = np.ones_like(conv.conv2d_forward(x, w, b, *args))
-    return (timed(lambda: conv.conv2d_forward(x, w, b, *args)),
-            timed(lambda: conv.conv2d_backward(g, x, w, *args, True, True, True)))
+    g = np.ones_like(conv.conv2d_forward(x, w, b, *args, BLAS_PINNED))
+    return (timed(lambda: conv.conv2d_forward(x, w, b, *args, BLAS_PINNED)),
+            timed(lambda: conv.conv2d_backward(g, x, w, *args, True, True, True, BLAS_PINNED)))
 
 
 def torch_pair(x, w, b, pad):
