@@ -23,6 +23,8 @@ import numba
 import numpy as np
 
 from ...shapes import conv_output_size
+from ..algorithms import PoolGeometry
+from ..numpy_backend.pool import divisor
 from .elementwise import check_4d, in_layout, like_layout, split_layout
 
 
@@ -432,17 +434,13 @@ def max_pool2d_backward(grad_out, indices, input_shape):
 
 
 def _divisors(x_shape, kernel, stride, padding, out, count_include_pad, divisor_override, dtype):
-    """Each window's divisor ``(OH, OW)`` by PyTorch's rule (see the module docstring)."""
+    """Each window's divisor ``(OH, OW)``: ``divisor_override``, else PyTorch's rule, which
+    :func:`cnnlab.backend.numpy_backend.pool.divisor` owns."""
     if divisor_override:
         return np.full(out, divisor_override, dtype=dtype)
-    lengths = []
-    for n, k, s, p, o in zip(x_shape[2:], kernel, stride, padding, out):
-        start = np.arange(o) * s - p
-        end = np.minimum(start + k, n + p)
-        if not count_include_pad:
-            start, end = np.maximum(start, 0), np.minimum(end, n)
-        lengths.append(end - start)
-    return np.outer(*lengths).astype(dtype)
+    geometry = PoolGeometry(tuple(x_shape), tuple(kernel), tuple(stride), tuple(padding), (1, 1), False,
+                            tuple(out), None, False)
+    return np.ascontiguousarray(np.broadcast_to(divisor(np, geometry, count_include_pad, dtype), tuple(out)))
 
 
 def avg_pool2d(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_override):
