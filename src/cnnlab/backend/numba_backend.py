@@ -137,8 +137,9 @@ class BlockedGemmConv(Algorithm):
         return _refusal_2d(geometry) or (None if geometry.groups == 1 else f"groups={geometry.groups}")
 
     def preferred(self, geometry):
-        return conv.applies(geometry.x_shape, geometry.w_shape, geometry.stride, geometry.padding,
-                            geometry.dilation, geometry.groups, BLAS_PINNED)
+        # a plain rule, not a kernel: called directly, not through a serialised launch
+        return conv_kernels.applies(geometry.x_shape, geometry.w_shape, geometry.stride, geometry.padding,
+                                    geometry.dilation, geometry.groups, BLAS_PINNED)
 
     def forward(self, backend, x, w, b, geometry, needs):
         args = (geometry.stride, geometry.padding, geometry.dilation)
