@@ -13,6 +13,7 @@ except ImportError:
 #: The test modules of the engine's ops: each of their tests runs once under every backend available here.
 OP_MODULES = {
     "test_activation", "test_algorithms", "test_conv", "test_conv_algorithms", "test_conv_nhwc_algorithms",
+    "test_conv_same_padding",
     "test_loss", "test_models", "test_nn_layers", "test_norm", "test_optim", "test_pad", "test_pool",
     "test_pool_algorithms", "test_sampling", "test_tensor",
 }

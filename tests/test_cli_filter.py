@@ -265,8 +265,6 @@ def test_shape_errors(capsys):
          "give --kernel K for one layer or --layers SPEC for a stack, not both"),
         (["shape", "--input", 0, "-k", 3], "argument --input/-n: must be a positive integer, got 0"),
         (["shape", "--input", "ten", "-k", 3], "argument --input/-n: must be an integer, got 'ten'"),
-        (["shape", "--input", 28, "-k", 3, "-s", 2, "-p", "same"],
-         "--padding: padding 'same' needs stride 1 (as in PyTorch), got stride 2"),
         (["shape", "--input", 28, "--layers", "conv:x"],
          "--layers: layer 1 'conv:x': KERNEL must be an integer, got 'x'"),
         (["shape", "--input", 28, "--layers", "conv:3,dense:10"],

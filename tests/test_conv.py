@@ -427,22 +427,23 @@ CONV_ERRORS = [
     (lambda: F.conv2d(x4(1, 3, 5, 5), x4(4, 3, 3, 3), dilation=3), ValueError,
      ["conv2d: the kernel must fit in the padded input", "spanning (7, 7)", "padded input size (5, 5)"]),
     (lambda: F.conv2d(x4(1, 3, 5, 5), x4(4, 3, 3, 3), padding=(-1, 0)), ValueError,
-     ["conv2d: padding must be a non-negative int, a tuple of 2 non-negative ints, 'valid' or 'same', "
-      "got (-1, 0)"]),
+     ["conv2d: padding must be a non-negative int, a tuple of 2 non-negative ints, 2 (before, after) pairs such as "
+      "((top, bottom), (left, right)), 'valid' or 'same', got (-1, 0)"]),
     (lambda: F.conv2d(x4(1, 3, 5, 5), x4(4, 3, 3, 3), stride=(0, 1)), ValueError,
      ["conv2d: stride must be a positive int or a tuple of 2 positive ints, got (0, 1)"]),
     (lambda: F.conv3d(x4(1, 1, 5, 5, 5), x4(1, 1, 3, 3, 3), dilation=-1), ValueError,
      ["conv3d: dilation must be a positive int or a tuple of 3 positive ints, got -1"]),
     (lambda: F.conv2d(x4(1, 3, 5, 5), x4(4, 3, 3, 3), padding="full"), ValueError,
-     ["conv2d: padding must be a non-negative int, a tuple of 2 non-negative ints, 'valid' or 'same', "
-      "got 'full'"]),
-    (lambda: F.conv2d(x4(1, 3, 5, 5), x4(4, 3, 3, 3), padding="same", stride=2), ValueError,
-     ["conv2d: stride must be 1 with padding='same', got (2, 2)"]),
+     ["conv2d: padding must be a non-negative int, a tuple of 2 non-negative ints, 2 (before, after) pairs",
+      "'valid' or 'same', got 'full'"]),
+    (lambda: F.conv2d(x4(1, 3, 5, 5), x4(4, 3, 3, 3), padding=((1, 0), (0, -1))), ValueError,
+     ["conv2d: padding must be", "2 (before, after) pairs such as ((top, bottom), (left, right))",
+      "got ((1, 0), (0, -1))"]),
     (lambda: F.conv2d(x4(1, 3, 5, 5), x4(4, 3, 3, 3), stride=(1, 1, 1)), ValueError,
      ["conv2d: stride must be a positive int or a tuple of 2 positive ints, got (1, 1, 1)"]),
     (lambda: F.conv1d(x4(1, 3, 5), x4(4, 3, 3), padding=(1, 1)), ValueError,
-     ["conv1d: padding must be a non-negative int, a tuple of 1 non-negative ints, 'valid' or 'same', "
-      "got (1, 1)"]),
+     ["conv1d: padding must be a non-negative int, a tuple of 1 non-negative ints, 1 (before, after) pair such as "
+      "((left, right),), 'valid' or 'same', got (1, 1)"]),
     (lambda: F.conv2d(x4(1, 3, 5, 5), x4(4, 3, 3, 3), stride=1.0), TypeError,
      ["conv2d: stride must be a positive int or a tuple of 2 positive ints, got 1.0"]),
     (lambda: F.conv2d(x4(1, 3, 5, 5), x4(4, 3, 3, 3), x4(3)), ValueError,

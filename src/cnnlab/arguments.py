@@ -122,31 +122,64 @@ def shape(where, name, value):
 
 
 # ------------------------------------------------------------------ padding
-def conv_padding(where, padding, n, stride):
-    """A convolution's padding: an int or ``n`` non-negative ints (both sides), ``'valid'`` or ``'same'``.
+_PAIR_EXAMPLES = {1: "((left, right),)", 2: "((top, bottom), (left, right))",
+                  3: "((front, back), (top, bottom), (left, right))"}
 
-    Returns the tuple or the string; ``'same'`` needs ``stride`` (a tuple) of 1s.
+
+def _padding_rule(n):
+    pairs = f"{n} (before, after) pair{'s' if n > 1 else ''} such as {_PAIR_EXAMPLES.get(n, '((before, after), ...)')}"
+    return _tuple_rule(n, 0).replace(" or ", ", ") + f", {pairs}, 'valid' or 'same'"
+
+
+def conv_padding(where, padding, n):
+    """A convolution's padding: ``'valid'``, ``'same'``, the same zeros on both sides, or per side.
+
+    Accepted: an int or ``n`` non-negative ints (both sides of each dim), ``n``
+    ``(before, after)`` pairs in dim order (``((top, bottom), (left, right))``
+    for 2-D; a flat ``(top, bottom, left, right)`` is refused, as its order is
+    ambiguous: ``F.pad`` lists the last dim first), ``'valid'`` or ``'same'``
+    (any stride: see :func:`cnnlab.shapes.same_padding`). Returns the string, a
+    tuple of ints or a tuple of pairs.
+
+    >>> conv_padding("conv2d", [[0, 1], [2, 2]], 2)
+    ((0, 1), (2, 2))
     """
-    rule = _tuple_rule(n, 0).replace(" or ", ", ") + ", 'valid' or 'same'"
-    if not isinstance(padding, str):
-        return _ints(where, "padding", padding, n, 0, rule)
-    if padding not in ("valid", "same"):
+    rule = _padding_rule(n)
+    if isinstance(padding, str):
+        if padding not in ("valid", "same"):
+            raise refuse(ValueError, where, "padding", rule, repr(padding))
+        return padding
+    if isinstance(padding, (tuple, list)) and padding and all(isinstance(p, (tuple, list)) for p in padding):
+        return _pairs(where, padding, n, rule)
+    return _ints(where, "padding", padding, n, 0, rule)
+
+
+def _pairs(where, padding, n, rule):
+    if not all(is_int(v) for pair in padding for v in pair):
+        raise refuse(TypeError, where, "padding", rule, repr(padding))
+    if len(padding) != n or any(len(pair) != 2 or min(pair) < 0 for pair in padding):
         raise refuse(ValueError, where, "padding", rule, repr(padding))
-    if padding == "same" and any(s != 1 for s in stride):
-        raise refuse(ValueError, where, "stride", "1 with padding='same'", repr(stride))
-    return padding
+    return tuple((int(before), int(after)) for before, after in padding)
 
 
-def padding_pairs(padding, kernel, dilation):
+def padding_pairs(padding, kernel, dilation, stride=None, size=None):
     """:func:`conv_padding`'s result as ``(before, after)`` per spatial dim.
 
-    ``'same'`` splits ``dilation * (kernel - 1)`` as :func:`cnnlab.shapes.same_padding`
-    does (an odd total puts the extra row at the end).
+    ``'same'`` is :func:`cnnlab.shapes.same_padding` per dim: with stride 1 it
+    splits ``dilation * (kernel - 1)`` (an odd total puts the extra row at the
+    end); a larger ``stride`` needs the input's spatial ``size``.
+
+    >>> padding_pairs("same", (3, 3), (1, 1), stride=(2, 2), size=(28, 27))
+    ((0, 1), (1, 1))
     """
     if padding == "same":
-        return tuple(same_padding(k, d) for k, d in zip(kernel, dilation))
+        stride = (1,) * len(kernel) if stride is None else stride
+        size = (None,) * len(kernel) if size is None else size
+        return tuple(same_padding(k, d, stride=s, size=n) for k, d, s, n in zip(kernel, dilation, stride, size))
     if padding == "valid":
         return ((0, 0),) * len(kernel)
+    if isinstance(padding[0], tuple):
+        return padding
     return tuple((p, p) for p in padding)
 
 

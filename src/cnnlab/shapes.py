@@ -92,13 +92,21 @@ def conv_transpose_output_size(n, kernel, stride=1, padding=0, output_padding=0,
     return max(0, (n - 1) * stride - 2 * padding + dilation * (kernel - 1) + output_padding + 1)
 
 
-def same_padding(kernel, dilation=1, convention="end"):
-    """Padding ``(before, after)`` that keeps a stride-1 output the size of its input.
+def same_padding(kernel, dilation=1, convention="end", stride=1, size=None):
+    """Padding ``(before, after)`` that makes a convolution's output ``ceil(size / stride)`` long.
 
-    The total is ``dilation * (kernel - 1)``. When it is odd (even kernels) one
-    side gets the extra row: ``convention='end'`` puts it after, as PyTorch,
-    TensorFlow and ONNX ``SAME_UPPER`` do; ``convention='start'`` puts it
-    before, as ONNX ``SAME_LOWER`` and some course notes do.
+    With stride 1 the output keeps the input's size and the total is
+    ``dilation * (kernel - 1)``, whatever the size. With a larger stride the
+    total depends on the input's ``size`` ``n`` (TensorFlow's and Keras's
+    ``padding='same'``; PyTorch refuses strided 'same')::
+
+        out   = ceil(n / stride)
+        total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - n, 0)
+
+    (for stride 1 this is ``dilation * (kernel - 1)`` again). When the total is
+    odd one side gets the extra row: ``convention='end'`` puts it after, as
+    PyTorch, TensorFlow and ONNX ``SAME_UPPER`` do; ``convention='start'`` puts
+    it before, as ONNX ``SAME_LOWER`` and some course notes do.
 
     >>> same_padding(3)
     (1, 1)
@@ -106,12 +114,23 @@ def same_padding(kernel, dilation=1, convention="end"):
     (1, 2)
     >>> same_padding(4, convention="start")
     (2, 1)
+    >>> same_padding(3, stride=2, size=28)   # out 14: 13 * 2 + 3 - 28 = 1 row, at the end
+    (0, 1)
     """
     if convention not in ("end", "start"):
         raise ValueError(f"same_padding: convention must be 'end' or 'start', got convention={convention!r}")
     _check_int("same_padding", "kernel", kernel)
     _check_int("same_padding", "dilation", dilation)
+    _check_int("same_padding", "stride", stride)
     total = dilation * (kernel - 1)
+    if stride > 1:
+        if size is None:
+            raise ValueError(f"same_padding: size must be given when stride > 1 (the padding then depends on the "
+                             f"input size), got size=None with stride={stride}")
+        _check_int("same_padding", "size", size, minimum=0)
+        total = max((-(-size // stride) - 1) * stride + total + 1 - size, 0)
+    elif size is not None:
+        _check_int("same_padding", "size", size, minimum=0)
     small, large = total // 2, total - total // 2
     return (small, large) if convention == "end" else (large, small)
 

@@ -16,12 +16,16 @@ def add_shape_command(commands):
         "  out = floor((n + 2p - d(k-1) - 1) / s) + 1",
         "--layers syntax: layers separated by ',', each TYPE:KERNEL[:STRIDE[:PADDING[:DILATION]]]\n"
         "  TYPE is conv (stride 1 by default) or pool (stride = kernel by default);\n"
-        "  PADDING is a number or 'same' (conv with stride 1 only). Receptive field: how\n"
-        "  many input pixels one output sees; jump: input distance between neighbouring\n"
-        "  outputs; start: input coordinate of the centre of the first output's field.\n\n"
+        "  PADDING is a number or 'same'. Receptive field: how many input pixels one\n"
+        "  output sees; jump: input distance between neighbouring outputs; start: input\n"
+        "  coordinate of the centre of the first output's field.\n\n"
+        "'same' with stride > 1 (refused by PyTorch) pads as TensorFlow and Keras do:\n"
+        "  out = ceil(n / s), total padding max((out - 1)*s + d(k-1) + 1 - n, 0),\n"
+        "  split in two with the odd one at the end.\n\n"
         "examples:\n"
         "  cnnlab shape --input 28 --kernel 5 --stride 1 --padding 2\n"
         "  cnnlab shape --input 28 --kernel 4 --padding same\n"
+        "  cnnlab shape --input 28 --kernel 3 --stride 2 --padding same     # TensorFlow's rule\n"
         "  cnnlab shape --input 32 --layers conv:5,pool:2,conv:5,pool:2        # LeNet-5",
     )
     parser.add_argument("--input", "-n", type=_count(1), required=True, metavar="N", help="input size along one axis")
@@ -42,9 +46,23 @@ def run_shape(args):
     if args.layers:
         _print_layers(args.input, _parse_layers(args.layers), args.ceil_mode)
         return 0
-    padding = _resolve_padding("--padding", args.padding, args.kernel, args.stride, args.dilation)
+    padding = _resolve_padding(args.padding, args.input, args.kernel, args.stride, args.dilation)
+    if args.padding == "same" and args.stride > 1:
+        _print_strided_same(args.input, args.kernel, args.stride, padding, args.dilation)
     _print_formula(args.input, args.kernel, args.stride, padding, args.dilation, args.ceil_mode)
     return 0
+
+
+def _print_strided_same(n, kernel, stride, padding, dilation):
+    """How TensorFlow's 'same' padding is worked out for a stride > 1 (see cnnlab.shapes.same_padding)."""
+    out = -(-n // stride)
+    before, after = padding
+    print(f"padding 'same' with stride {stride}: TensorFlow's and Keras's rule (PyTorch refuses strided 'same')")
+    print(f"out   = ceil(n / s) = ceil({n} / {stride}) = {out}")
+    print(f"total = max((out - 1)*s + d*(k-1) + 1 - n, 0) = "
+          f"max(({out} - 1)*{stride} + {dilation}*({kernel}-1) + 1 - {n}, 0) = {before + after}")
+    odd = "  (the odd one at the end)" if after > before else ""
+    print(f"split = {before} before, {after} after{odd}")
 
 
 def _print_formula(n, kernel, stride, padding, dilation, ceil_mode):
@@ -84,37 +102,41 @@ def _parse_layers(spec):
         kernel = values["KERNEL"]
         stride = values.get("STRIDE", kernel if kind == "pool" else 1)
         dilation = values.get("DILATION", 1)
-        padding = _resolve_padding(f"--layers: layer {i}", values.get("PADDING", 0), kernel, stride, dilation)
-        layers.append((kind, kernel, stride, padding, dilation))
+        layers.append((kind, kernel, stride, values.get("PADDING", 0), dilation))
     return layers
 
 
 def _print_layers(n, layers, ceil_mode):
     from ..shapes import Layer, conv_output_size, receptive_field
 
-    fields = receptive_field([Layer(k, s, p[0], d) for _, k, s, p, d in layers])
+    sizes, resolved = [n], []
+    for kind, k, s, p, d in layers:   # strided 'same' pads by each layer's input size
+        resolved.append((kind, k, s, _resolve_padding(p, sizes[-1], k, s, d), d))
+        sizes.append(conv_output_size(sizes[-1], k, s, resolved[-1][3], d, ceil_mode))
+    fields = receptive_field([Layer(k, s, p[0], d) for _, k, s, p, d in resolved])
     print(f"{'layer':6} {'spec':24} {'output':>6} {'receptive field':>15} {'jump':>5} {'start':>6}")
     print(f"{'input':6} {'':24} {n:>6} {1:>15} {1:>5} {0:>6g}")
     empty = None
-    for i, ((kind, k, s, p, d), field) in enumerate(zip(layers, fields), 1):
-        n = conv_output_size(n, k, s, p, d, ceil_mode)
+    for i, ((kind, k, s, p, d), n, field) in enumerate(zip(resolved, sizes[1:], fields), 1):
         if n == 0 and empty is None:
             empty = i
         pad = p[0] if p[0] == p[1] else f"{p[0]}+{p[1]}"
         spec = f"{kind} k={k} s={s} p={pad} d={d}"
         print(f"{i:<6} {spec:24} {n:>6} {field.size:>15} {field.jump:>5} {field.start:>6g}")
+    if any(p == "same" and s > 1 for _, _, s, p, _ in layers):
+        print("note: 'same' with stride > 1 pads as TensorFlow and Keras do (PyTorch refuses it): "
+              "out = ceil(n / s), the odd padding at the end")
     if empty is not None:
         print(f"note: layer {empty}'s window is larger than its padded input, so its output is empty")
 
 
-def _resolve_padding(where, padding, kernel, stride, dilation):
+def _resolve_padding(padding, n, kernel, stride, dilation):
+    """``(before, after)`` for a padding given as a number or 'same' on an input of size ``n``."""
     from ..shapes import same_padding
 
     if padding != "same":
         return (padding, padding)
-    if stride != 1:
-        raise CLIError(f"{where}: padding 'same' needs stride 1 (as in PyTorch), got stride {stride}")
-    return same_padding(kernel, dilation)
+    return same_padding(kernel, dilation, stride=stride, size=n)
 
 
 def _count(minimum):

@@ -37,21 +37,30 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1):
         weight: ``(C_out, C_in/groups, kH, kW)``.
         bias: ``(C_out,)`` or None.
         stride: int or ``(sH, sW)``.
-        padding: int or ``(pH, pW)`` zeros on both sides; ``'valid'`` (none) or
-            ``'same'`` (output as large as the input; stride 1 only; an odd total
-            padding puts the extra row or column at the end, as PyTorch does).
+        padding: int or ``(pH, pW)`` zeros on both sides; per side
+            ``((top, bottom), (left, right))``; ``'valid'`` (none) or ``'same'``:
+            output ``ceil(H / sH)`` by ``ceil(W / sW)`` (the input's size for
+            stride 1), an odd total padding putting the extra row or column at the
+            end, as PyTorch and TensorFlow do. PyTorch refuses 'same' with a
+            stride > 1; cnnlab pads as TensorFlow and Keras do
+            (:func:`cnnlab.shapes.same_padding`).
         dilation: int or ``(dH, dW)``, the spacing between kernel taps.
         groups: split the channels into this many independent convolutions;
             ``groups = C_in`` is a depthwise convolution.
 
     Shape:
-        ``H_out = floor((H + 2 * pH - dH * (kH - 1) - 1) / sH) + 1``, likewise ``W_out``
-        (:func:`cnnlab.shapes.conv_output_size`). Output ``(N, C_out, H_out, W_out)``.
+        ``H_out = floor((H + top + bottom - dH * (kH - 1) - 1) / sH) + 1`` (``top = bottom = pH``
+        for an int padding), likewise ``W_out`` (:func:`cnnlab.shapes.conv_output_size`).
+        Output ``(N, C_out, H_out, W_out)``.
 
     >>> x = Tensor([[[[0., 1, 2], [3, 4, 5], [6, 7, 8]]]])
     >>> conv2d(x, Tensor([[[[0., 1], [2, 3]]]]))
     tensor([[[[19., 25.],
               [37., 43.]]]])
+    >>> conv2d(ones(1, 1, 28, 28), ones(1, 1, 3, 3), stride=2, padding="same").shape
+    (1, 1, 14, 14)
+    >>> conv2d(ones(1, 1, 5, 5), ones(1, 1, 3, 3), padding=((0, 2), (1, 1))).shape
+    (1, 1, 5, 5)
     """
     return _conv("conv2d", 2, input, weight, bias, stride, padding, dilation, groups)
 
@@ -77,8 +86,8 @@ def _conv(where, nd, input, weight, bias, stride, padding, dilation, groups):
                          f"{weight.shape[1]}, groups={groups} and in_channels={in_channels}")
     strides = arguments.ntuple(where, "stride", stride, nd)
     dilations = arguments.ntuple(where, "dilation", dilation, nd)
-    padding = arguments.conv_padding(where, padding, nd, strides)
-    pads = arguments.padding_pairs(padding, weight.shape[2:], dilations)
+    padding = arguments.conv_padding(where, padding, nd)
+    pads = arguments.padding_pairs(padding, weight.shape[2:], dilations, strides, input.shape[-nd:])
     _check_kernel_fits(where, input.shape[-nd:], weight.shape[2:], dilations, pads)
     _check_bias(where, bias, out_channels)
     batched = input.ndim == nd + 2

@@ -54,19 +54,20 @@ class _Conv(_ConvNd):
         super().__init__()
         owner = type(self).__name__
         self._init_common(in_channels, out_channels, kernel_size, stride, dilation, groups, bias)
-        self.padding = arguments.conv_padding(owner, padding, self.dims, self.stride)
+        self.padding = arguments.conv_padding(owner, padding, self.dims)
         self.padding_mode = arguments.choice(owner, "padding_mode", padding_mode, PADDING_MODES)
         self._create_parameters((out_channels, in_channels // groups, *self.kernel_size), bias)
 
-    def _padding_pairs(self):
-        """``(before, after)`` per spatial dim, for the explicit padding of non-'zeros' padding modes."""
-        return arguments.padding_pairs(self.padding, self.kernel_size, self.dilation)
+    def _padding_pairs(self, size=None):
+        """``(before, after)`` per spatial dim; strided 'same' needs the input's spatial ``size``."""
+        return arguments.padding_pairs(self.padding, self.kernel_size, self.dilation, self.stride, size)
 
     def forward(self, input):
         conv = getattr(F, self.function)
         if self.padding_mode == "zeros":
             return conv(input, self.weight, self.bias, self.stride, self.padding, self.dilation, self.groups)
-        pads = [p for pair in reversed(self._padding_pairs()) for p in pair]   # last dim first, as F.pad
+        pairs = self._padding_pairs(input.shape[-self.dims:])
+        pads = [p for pair in reversed(pairs) for p in pair]   # last dim first, as F.pad
         padded = F.pad(input, tuple(pads), mode=self.padding_mode)
         return conv(padded, self.weight, self.bias, self.stride, 0, self.dilation, self.groups)
 
@@ -84,7 +85,8 @@ class Conv1d(_Conv):
     Args:
         in_channels, out_channels: channel counts, both divisible by ``groups``.
         kernel_size, stride, dilation: int or 1-tuple.
-        padding: int, 1-tuple, 'valid' (none) or 'same' (output as long as the input; stride 1 only).
+        padding: int, 1-tuple, ``((left, right),)``, 'valid' (none) or 'same' (``L_out = ceil(L_in / stride)``,
+            for stride > 1 as TensorFlow pads: see :class:`Conv2d`).
         groups: split the channels into ``groups`` independent convolutions.
         bias: learn an additive bias ``(out_channels,)``.
         padding_mode: 'zeros', 'reflect', 'replicate' or 'circular'.
@@ -106,7 +108,10 @@ class Conv2d(_Conv):
     Args:
         in_channels, out_channels: channel counts, both divisible by ``groups``.
         kernel_size, stride, dilation: int or (h, w).
-        padding: int, (h, w), 'valid' (none) or 'same' (output the input's size; stride 1 only).
+        padding: int or (h, w) (both sides), ``((top, bottom), (left, right))`` (per side), 'valid'
+            (none) or 'same': output ``ceil(in / stride)`` per dim, the input's size for stride 1. With a
+            stride > 1, which PyTorch refuses, the padding depends on the input's size and is TensorFlow's
+            and Keras's (:func:`cnnlab.shapes.same_padding`; the extra row at the end).
         groups: split the channels into ``groups`` independent convolutions
             (``groups == in_channels``: depthwise).
         bias: learn an additive bias ``(out_channels,)``.
@@ -116,10 +121,13 @@ class Conv2d(_Conv):
 
     Shape:
         ``(N, C_in, H, W) -> (N, C_out, H_out, W_out)``, per spatial dim
-        ``out = floor((in + 2 * padding - dilation * (kernel_size - 1) - 1) / stride) + 1``.
+        ``out = floor((in + before + after - dilation * (kernel_size - 1) - 1) / stride) + 1``
+        (``before = after = padding`` for an int).
 
     >>> Conv2d(1, 6, kernel_size=5)(cnnlab.randn(1, 1, 32, 32)).shape
     (1, 6, 28, 28)
+    >>> Conv2d(1, 6, 3, stride=2, padding="same")(cnnlab.randn(1, 1, 28, 27)).shape
+    (1, 6, 14, 14)
     """
 
     dims, function = 2, "conv2d"
