@@ -1,10 +1,12 @@
 """Model files: safetensors + JSON architecture, atomic writes, PyTorch interop, no pickle."""
 import os
+import re
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from collections import OrderedDict
 
 import numpy as np
 import pytest
@@ -213,3 +215,54 @@ def test_kill_during_save_leaves_the_previous_file_readable(tmp_path):
     leftovers = [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
     # a killed writer may leave its temporary file, never a damaged model file
     assert all(name.startswith(".model.safetensors.") for name in leftovers)
+
+
+# ------------------------------------------------- state_dicts, tensors, lists
+def test_a_state_dict_round_trips_in_order_and_loads_into_a_model(tmp_path):
+    model = cnnlab.nn.Sequential(cnnlab.nn.Conv2d(1, 2, 3), cnnlab.nn.BatchNorm2d(2))
+    path = tmp_path / "net.pth"
+    cnnlab.save(model.state_dict(), path)
+    assert path.read_bytes()[8:9] == b"{"  # safetensors (a JSON header), whatever the file's name
+    state = cnnlab.load(path)
+    assert isinstance(state, OrderedDict) and list(state) == list(model.state_dict())
+    for key, value in model.state_dict().items():
+        assert state[key].dtype == value.dtype and np.array_equal(state[key].numpy(), value.numpy())
+    assert state["1.num_batches_tracked"].dtype == np.int64
+    fresh = cnnlab.nn.Sequential(cnnlab.nn.Conv2d(1, 2, 3), cnnlab.nn.BatchNorm2d(2))
+    fresh.load_state_dict(cnnlab.load(path))
+    np.testing.assert_array_equal(fresh[0].weight.numpy(), model[0].weight.numpy())
+    assert cnnlab.load(path, model=fresh) is fresh
+
+
+@pytest.mark.parametrize("obj", [
+    cnnlab.arange(6).reshape(2, 3),
+    {"b": cnnlab.ones(2, dtype=np.float64), "a": cnnlab.tensor([True, False])},
+    [cnnlab.zeros(1), cnnlab.arange(3)],
+    (cnnlab.ones(1),),
+], ids=["tensor", "dict", "list", "tuple"])
+def test_tensors_and_containers_of_tensors_round_trip(obj, tmp_path):
+    cnnlab.save(obj, tmp_path / "x.pt")
+    back = cnnlab.load(tmp_path / "x.pt")
+    assert type(back) is type(obj)
+    pairs = (zip(obj.values(), back.values()) if isinstance(obj, dict) else zip(obj, back)
+             if isinstance(obj, (list, tuple)) else [(obj, back)])
+    if isinstance(obj, dict):
+        assert list(back) == list(obj)
+    for ours, theirs in pairs:
+        assert theirs.dtype == ours.dtype and np.array_equal(theirs.numpy(), ours.numpy())
+
+
+@pytest.mark.parametrize("obj,message", [
+    ({1: cnnlab.ones(1)}, "save: the keys of a dict of tensors must be strings, got 1"),
+    ({"w": [1, 2]}, "save: the value of 'w' must be a Tensor, got list"),
+    ("weights", "save: obj must be a Module, a Tensor, or a dict, list or tuple of Tensors, got str"),
+])
+def test_saving_something_else_is_refused_with_a_message(obj, message, tmp_path):
+    with pytest.raises(TypeError, match=re.escape(message)):
+        cnnlab.save(obj, tmp_path / "x.pt")
+
+
+def test_a_tensor_file_does_not_load_into_a_model(tmp_path):
+    cnnlab.save(cnnlab.ones(2), tmp_path / "t.pt")
+    with pytest.raises(ValueError, match="t.pt holds a Tensor, not a state_dict, so it cannot be loaded into model="):
+        cnnlab.load(tmp_path / "t.pt", model=net())

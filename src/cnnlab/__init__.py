@@ -12,11 +12,21 @@ from .tensor import Tensor, enable_grad, is_grad_enabled, no_grad, tensor  # noq
 from .ops.elementwise import where  # noqa: E402
 from .ops.shape import concat, stack  # noqa: E402
 from .factory import arange, from_numpy, full, ones, ones_like, rand, randn, zeros, zeros_like  # noqa: E402
+from .factory import randint  # noqa: E402
+from .factory import (  # noqa: E402
+    BoolTensor, ByteTensor, CharTensor, DoubleTensor, FloatTensor, HalfTensor, IntTensor, LongTensor, ShortTensor,
+)
+from .ops.compare import argmax, argmin, max, maximum, min, minimum  # noqa: E402, A004
+from .ops.shape import flatten, reshape, squeeze, unsqueeze  # noqa: E402
 from .random import manual_seed  # noqa: E402
 from .runtime import process_tuning  # noqa: E402
 from . import data, functional, io, kernels, models, nn, optim, shapes, signal  # noqa: E402
 from .io import load, save  # noqa: E402
+from . import autograd  # noqa: E402
 from .summary import summary  # noqa: E402
 from .training import evaluate, find_lr, fit, predict  # noqa: E402
 
 cat = concat
+
+# PyTorch's dtype names (cnnlab.float32, cnnlab.long, ...) as NumPy dtypes.
+globals().update(factory.DTYPES)

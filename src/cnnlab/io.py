@@ -16,11 +16,13 @@ rename), so a kill at any instant leaves the previous file whole.
 import json
 import os
 import tempfile
+from collections import OrderedDict
 
 import numpy as np
 
 FORMAT = "cnnlab/1"
 _OPTIMIZER = "@optimizer/"
+_POSITION = "@position/"
 
 
 # ------------------------------------------------------------------ files
@@ -61,7 +63,24 @@ def _write(path, tensors, metadata):
     from safetensors.numpy import save
 
     tensors = {k: np.require(v, requirements="C") for k, v in tensors.items()}  # keeps 0-d arrays 0-d
-    atomic_write(path, save(tensors, metadata={k: json.dumps(v) for k, v in metadata.items()}))
+    data = save(tensors, metadata={k: json.dumps(v) for k, v in metadata.items()})
+    atomic_write(path, _metadata_in_key_order(data))
+
+
+def _metadata_in_key_order(data):
+    """safetensors file bytes with the header's ``__metadata__`` keys sorted, so equal models give equal bytes.
+
+    safetensors writes the metadata map in hash order, which changes from one
+    process to the next; the tensors' entries and the data stay as it wrote them.
+    The header is padded with spaces to a multiple of 8 bytes, as safetensors pads it.
+    """
+    size = int.from_bytes(data[:8], "little")
+    header = json.loads(data[8:8 + size])
+    if "__metadata__" in header:
+        header = {"__metadata__": dict(sorted(header.pop("__metadata__").items())), **header}
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    return len(text).to_bytes(8, "little") + text + data[8 + size:]
 
 
 def read_file(path):
@@ -167,23 +186,73 @@ def build(description):
 
 
 # ------------------------------------------------------------------ public
-def save(model, path, info=None, architecture=True):
-    """Write ``model``'s weights and architecture to ``path`` (a ``.safetensors`` file).
+def save(obj, path, info=None, architecture=True):
+    """Write a model, a state_dict, a Tensor, or a dict, list or tuple of Tensors to ``path``, as ``torch.save``.
+
+    The file is always safetensors with JSON metadata, never a pickle, whatever
+    the name: a ``.pt`` or ``.pth`` path written here holds safetensors too, which
+    :func:`load` reads back (PyTorch's ``torch.load`` does not).
 
     Args:
-        model: a :class:`cnnlab.nn.Module`.
+        obj: a :class:`cnnlab.nn.Module` (its weights and architecture), or a
+            Tensor, or a dict of name -> Tensor (a ``state_dict``), or a list or
+            tuple of Tensors (NumPy arrays are accepted where Tensors are).
         path: the file to write, atomically.
-        info: optional JSON-able dict kept with the model (class names, input
+        info: optional JSON-able dict kept with the file (class names, input
             shape, how inputs were normalised); read back with :func:`read_info`.
-        architecture: also describe the architecture, so that ``load(path)``
-            rebuilds the model; a TypeError names any constructor argument JSON
-            cannot describe. False writes the weights only, for ``load(path, model=...)``.
+        architecture: for a model, also describe the architecture, so that
+            ``load(path)`` rebuilds it; a TypeError names any constructor argument
+            JSON cannot describe. False writes the weights only, for ``load(path, model=...)``.
 
     >>> cnnlab.save(model, "model.safetensors", info={"input_shape": [1, 28, 28]})
+    >>> cnnlab.save(net.state_dict(), "net.pth")      # net.load_state_dict(cnnlab.load("net.pth"))
     """
-    description = _describe_for_save(model) if architecture else None
+    from .nn import Module
+
+    if not isinstance(obj, Module):
+        tensors, content = _stored_tensors(obj)
+        _write(path, tensors, {"format": FORMAT, "content": content, "info": info or {}})
+        return
+    description = _describe_for_save(obj) if architecture else None
     metadata = {"format": FORMAT, "architecture": description, "info": info or {}}
-    _write(path, {k: v.data for k, v in model.state_dict().items()}, metadata)
+    _write(path, {k: v.data for k, v in obj.state_dict().items()}, metadata)
+
+
+def _stored_tensors(obj):
+    """``(arrays by name, content description)`` for a Tensor or a dict, list or tuple of them."""
+    from .tensor import Tensor
+
+    def array(value, where):
+        if isinstance(value, (Tensor, np.ndarray)):
+            return np.asarray(value.data if isinstance(value, Tensor) else value)
+        raise TypeError(f"save: {where} must be a Tensor, got {type(value).__name__}")
+
+    if isinstance(obj, (Tensor, np.ndarray)):
+        return {"tensor": array(obj, "obj")}, {"kind": "tensor"}
+    if isinstance(obj, dict):
+        for key in obj:
+            if not isinstance(key, str):
+                raise TypeError(f"save: the keys of a dict of tensors must be strings, got {key!r}")
+        return ({k: array(v, f"the value of {k!r}") for k, v in obj.items()},
+                {"kind": type(obj).__name__ if type(obj) is OrderedDict else "dict", "keys": list(obj)})
+    if isinstance(obj, (list, tuple)):
+        return ({str(i): array(v, f"item {i}") for i, v in enumerate(obj)},
+                {"kind": "tuple" if isinstance(obj, tuple) else "list", "length": len(obj)})
+    raise TypeError(f"save: obj must be a Module, a Tensor, or a dict, list or tuple of Tensors, "
+                    f"got {type(obj).__name__}")
+
+
+def _stored_object(tensors, content):
+    """The Tensor, dict, list or tuple :func:`_stored_tensors` described."""
+    from .tensor import Tensor
+
+    kind = content.get("kind")
+    if kind == "tensor":
+        return Tensor(tensors["tensor"])
+    if kind in ("dict", "OrderedDict"):
+        return (OrderedDict if kind == "OrderedDict" else dict)((k, Tensor(tensors[k])) for k in content["keys"])
+    items = [Tensor(tensors[str(i)]) for i in range(content["length"])]
+    return tuple(items) if kind == "tuple" else items
 
 
 def _describe_for_save(model):
@@ -204,13 +273,28 @@ def _try_describe(model):
 
 
 def load(path, model=None, strict=True):
-    """The model saved at ``path``: rebuilt from its architecture, or ``model`` with the weights loaded.
+    """What ``path`` holds: a model, a state_dict, a Tensor, or a dict, list or tuple of Tensors, as ``torch.load``.
 
-    Works on model files and checkpoints, and, given ``model``, on any safetensors
-    file of its state_dict (one saved by PyTorch, say). Refuses anything else with
-    a message naming the file. Loading never runs code from the file.
+    - a model file (from ``save(model, ...)``) or checkpoint: the model, rebuilt
+      from its architecture, or ``model`` with the weights loaded;
+    - a file from ``save(state_dict_or_tensors, ...)``: the same kind of object,
+      a state_dict as an ordered dict name -> Tensor (so
+      ``net.load_state_dict(cnnlab.load(path))`` works);
+    - a ``.pt``/``.pth`` file written by PyTorch's ``torch.save`` (zip format):
+      its state_dict or tensors, read by :func:`cnnlab.torch_files.read_torch_file`,
+      which refuses any pickled global other than tensors and plain containers;
+    - given ``model``, any of these holding its state_dict, including a safetensors
+      file saved by PyTorch: ``model`` with the weights loaded.
+
+    Refuses anything else with a message naming the file. Loading never runs code from the file.
     """
+    from .torch_files import read_torch_file, torch_format
+
+    if torch_format(path) is not None:
+        return _into(model, read_torch_file(path), path, strict)
     tensors, metadata = read_file(path)
+    if metadata.get("format") == FORMAT and "content" in metadata:
+        return _into(model, _stored_object(tensors, metadata["content"]), path, strict)
     if model is None and metadata.get("format") != FORMAT:
         raise ValueError(f"load: {path} is a safetensors file but not a cnnlab model (no cnnlab metadata); "
                          f"pass model= to load its weights into an instance")
@@ -219,7 +303,19 @@ def load(path, model=None, strict=True):
             raise ValueError(f"load: {path} holds weights only (saved with architecture=False, or a checkpoint "
                              f"of a model JSON cannot describe); pass model= to load them into an instance")
         model = build(metadata["architecture"])
-    model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith(_OPTIMIZER)}, strict=strict)
+    model.load_state_dict({k: v for k, v in tensors.items() if not k.startswith((_OPTIMIZER, _POSITION))},
+                          strict=strict)
+    return model
+
+
+def _into(model, stored, path, strict):
+    """``stored`` itself, or ``model`` with ``stored`` (a state_dict) loaded into it."""
+    if model is None:
+        return stored
+    if not isinstance(stored, dict):
+        raise ValueError(f"load: {path} holds a {type(stored).__name__}, not a state_dict, so it cannot be loaded "
+                         f"into model=; call load(path) without model=")
+    model.load_state_dict(stored, strict=strict)
     return model
 
 
@@ -228,16 +324,20 @@ def read_info(path):
     return read_file(path)[1].get("info", {})
 
 
-def save_checkpoint(path, model, optimizer=None, *, epoch, callbacks=(), info=None):
+def save_checkpoint(path, model, optimizer=None, *, epoch, callbacks=(), info=None, position=None):
     """Write weights, optimizer state, the epoch just finished and callback states to ``path``, atomically.
 
     The architecture is described when it can be; otherwise the checkpoint holds
     the weights only (as ``save(..., architecture=False)``): a checkpoint is
     resumed into an existing model by :func:`load_checkpoint`, so training never
-    stops over it.
+    stops over it. ``position``, a JSON-able dict whose NumPy arrays are stored as
+    tensors under ``@position/``, is where a run stopped within epoch ``epoch + 1``
+    (written by :class:`cnnlab.training.Trainer` when it is interrupted).
     """
     tensors = {k: v.data for k, v in model.state_dict().items()}
     checkpoint = {"epoch": epoch, "callbacks": [[type(c).__name__, c.state_dict()] for c in callbacks]}
+    if position is not None:
+        checkpoint["position"] = _pack_arrays(position, _POSITION, tensors)
     if optimizer is not None:
         state = optimizer.state_dict()
         scalars = {}
@@ -254,7 +354,10 @@ def save_checkpoint(path, model, optimizer=None, *, epoch, callbacks=(), info=No
 
 
 def load_checkpoint(path, model, optimizer=None, callbacks=()):
-    """Restore a checkpoint into ``model`` (and ``optimizer``, ``callbacks``); returns ``{'epoch': ...}``."""
+    """Restore a checkpoint into ``model`` (and ``optimizer``, ``callbacks``).
+
+    Returns ``{'epoch': ...}``, with ``'position'`` too when the run stopped within an epoch.
+    """
     tensors, metadata = read_file(path)
     checkpoint = metadata.get("checkpoint")
     if checkpoint is None:
@@ -282,4 +385,25 @@ def load_checkpoint(path, model, optimizer=None, callbacks=()):
                 callback.load_state_dict(state)
                 del unused[i]
                 break
+    if "position" in checkpoint:
+        return {"epoch": checkpoint["epoch"], "position": _unpack_arrays(checkpoint["position"], tensors)}
     return {"epoch": checkpoint["epoch"]}
+
+
+def _pack_arrays(value, prefix, tensors):
+    """``value`` with each NumPy array moved into ``tensors`` and replaced by ``{'array': its name}``."""
+    if isinstance(value, np.ndarray):
+        tensors[prefix.rstrip("/")] = value
+        return {"array": prefix.rstrip("/")}
+    if isinstance(value, dict):
+        return {k: _pack_arrays(v, f"{prefix}{k}/", tensors) for k, v in value.items()}
+    return value
+
+
+def _unpack_arrays(value, tensors):
+    """:func:`_pack_arrays` undone."""
+    if isinstance(value, dict):
+        if set(value) == {"array"}:
+            return tensors[value["array"]]
+        return {k: _unpack_arrays(v, tensors) for k, v in value.items()}
+    return value

@@ -251,6 +251,22 @@ class Tensor:
     def long(self):
         return Tensor(self.data.astype(numpy.int64))
 
+    def type(self, dtype=None):
+        """As ``torch.Tensor.type``: with no argument the type's name (``'cnnlab.FloatTensor'``), else a cast.
+
+        ``dtype`` is a tensor type (``cnnlab.FloatTensor``), its name (``'torch.LongTensor'``) or a dtype.
+
+        >>> x.type(cnnlab.FloatTensor).type()
+        'cnnlab.FloatTensor'
+        """
+        import cnnlab.factory as factory
+        if dtype is None:
+            return factory.tensor_type_name(self.data.dtype)
+        dtype = factory.type_dtype(dtype)
+        if dtype.kind == "f" or dtype == self.data.dtype:
+            return self.astype(dtype)
+        return Tensor(self.data.astype(dtype))  # integer results carry no gradient, as long() does
+
     def argmax(self, dim=None, keepdim=False):
         return Tensor(self.data.argmax() if dim is None else self.data.argmax(axis=dim, keepdims=keepdim))
 

@@ -9,6 +9,7 @@ allows only what numpy needs to rebuild an ndarray (``_reconstruct``,
 called. Dicts, lists, tuples, strings, bytes and numbers are built by opcodes of
 their own and need no global, so the CIFAR files load unchanged.
 """
+import _compat_pickle
 import io
 import pickle
 
@@ -34,16 +35,30 @@ class UnsafePickleError(pickle.UnpicklingError, ValueError):
 
 
 class RestrictedUnpickler(pickle.Unpickler):
-    """A ``pickle.Unpickler`` that resolves only :data:`ALLOWED_GLOBALS` and refuses any other."""
+    """A ``pickle.Unpickler`` that resolves only the globals in ``allowed`` and refuses any other.
+
+    Subclasses for other file kinds set ``allowed`` (a dict ``(module, name) -> object``)
+    and override :meth:`refusal` to word the error.
+    """
+
+    allowed = ALLOWED_GLOBALS
 
     def find_class(self, module, name):
+        # Protocol 2 pickles name Python 2 modules (``__builtin__``); use Python 3's names, as pickle does.
+        if (module, name) in _compat_pickle.NAME_MAPPING:
+            module, name = _compat_pickle.NAME_MAPPING[(module, name)]
+        module = _compat_pickle.IMPORT_MAPPING.get(module, module)
         try:
-            return ALLOWED_GLOBALS[(module, name)]
+            return self.allowed[(module, name)]
         except KeyError:
-            raise UnsafePickleError(
-                f"refusing to load global '{module}.{name}': data pickles may only hold "
-                f"dicts, lists, strings, bytes, numbers and numpy arrays"
-            ) from None
+            raise self.refusal(module, name) from None
+
+    def refusal(self, module, name):
+        """The error for a global outside ``allowed``."""
+        return UnsafePickleError(
+            f"refusing to load global '{module}.{name}': data pickles may only hold "
+            f"dicts, lists, strings, bytes, numbers and numpy arrays"
+        )
 
 
 def restricted_loads(raw, encoding="latin1"):
