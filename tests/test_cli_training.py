@@ -135,7 +135,7 @@ def test_resume_without_checkpoint_and_non_image_predict(tmp_path, trained, caps
     assert code == 2 and "--resume: no checkpoint to resume from" in err
     (tmp_path / "notes.png").write_text("not an image")
     code, _, err = run(capsys, "predict", trained / "model.safetensors", tmp_path / "notes.png")
-    assert code == 2 and "is not a readable image" in err and err.count("\n") == 1
+    assert code == 2 and "notes.png': not an image format Pillow knows" in err and err.count("\n") == 1
     code, _, err = run(capsys, "predict", trained / "model.safetensors", tmp_path / "none.png")
     assert code == 2 and "does not exist" in err
     code, _, err = run(capsys, "evaluate", tmp_path / "notes.png")

@@ -3,7 +3,9 @@ import base64
 import http.client
 import io
 import json
+import socket
 import threading
+import time
 
 import numpy as np
 import pytest
@@ -13,8 +15,11 @@ from cnnlab.inspect import feature_maps
 
 Image = pytest.importorskip("PIL.Image")
 
+from PIL import ImageFile  # noqa: E402
+
 from cnnlab.explain import ExplainApp, ExplainServer  # noqa: E402
-from cnnlab.explain.server import MAX_BODY  # noqa: E402
+from cnnlab.explain.app import MAX_UPLOAD_PIXELS  # noqa: E402
+from cnnlab.explain.server import MAX_BODY, json_depth  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -288,3 +293,116 @@ def test_explain_command_parses_and_checks_the_port():
 def test_a_model_without_image_inputs_is_refused():
     with pytest.raises(ValueError, match=r"1- or 3-channel image models, but input_shape=\[2, 8, 8\]"):
         ExplainApp(models.create("lenet5", in_channels=2), {"input_shape": [2, 8, 8]})
+
+
+# ------------------------------------------------------------------ limits
+def serving(server):
+    """Serve ``server`` in a thread until the block ends."""
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    return thread
+
+
+def stop(server, thread):
+    server.shutdown()
+    server.server_close()
+    thread.join(5)
+
+
+def bomb_png(width, height):
+    """A valid 1-bit PNG of width x height pixels in a few hundred kilobytes at most."""
+    from test_image_errors import bomb_png as build
+
+    return build(width, height)
+
+
+def test_an_image_over_the_pixel_cap_is_413_before_decoding(server, monkeypatch):
+    decoded = []
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda image: decoded.append(image.size))
+    body = bomb_png(6300, 6300)  # 40 M pixels in a few KB: decoding it took the server to 372 MB
+    assert len(body) < 150_000
+    status, _, answer = request(server, "POST", "/api/predict", body)
+    assert status == 413 and decoded == []
+    assert answer["error"] == (f"cannot read the uploaded image: it has 6300x6300 = 39,690,000 pixels; the limit is "
+                               f"{MAX_UPLOAD_PIXELS:,} (refused before decoding)")
+    monkeypatch.undo()
+    assert_still_serving(server)
+
+
+def send_raw(port, data, timeout=10):
+    """Send ``data`` on a new connection; ``(everything answered until the server closed, seconds taken)``."""
+    start = time.monotonic()
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as connection:
+        connection.sendall(data)
+        received = b""
+        while chunk := connection.recv(65536):
+            received += chunk
+    return received, time.monotonic() - start
+
+
+def test_a_body_that_never_arrives_is_408_and_closed(server):
+    quick = ExplainServer(server.app, port=0, request_timeout=0.5)
+    thread = serving(quick)
+    try:
+        head = (b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 100000\r\n\r\n")
+        answer, seconds = send_raw(quick.port, head + b"x" * 100)
+        status, _, body = answer.partition(b"\r\n")[0], None, answer.rpartition(b"\r\n\r\n")[2]
+        assert status == b"HTTP/1.0 408 Request Timeout" and seconds < 5
+        assert json.loads(body) == {"error": "the body did not arrive: 100 of 100,000 bytes in 0.5 seconds"}
+        answer, seconds = send_raw(quick.port, b"GET /api/model HTTP/1.1\r\n")  # headers that never end
+        assert answer == b"" and seconds < 5  # closed
+        assert request(quick, "GET", "/api/model")[0] == 200
+    finally:
+        stop(quick, thread)
+
+
+@pytest.mark.parametrize("body, status, message", [
+    (b"[" * 5000 + b"]" * 5000, 400, "the JSON nests 5000 deep; the limit is 16"),
+    (b'{"a":' * 3000 + b"1" + b"}" * 3000, 400, "the JSON nests 3000 deep; the limit is 16"),
+    (b'{"layer": "[[[[[[[[[[[[[[[[[[[[[[[[[", "channel": 0, "y": 0, "x": 0}', 400, "Conv2d layers"),  # in a string
+], ids=["deep arrays", "deep objects", "brackets in a string"])
+def test_deep_or_large_json_is_refused(server, digit, body, status, message):
+    request(server, "POST", "/api/predict", digit)
+    got, _, answer = request(server, "POST", "/api/explain", body, {"Content-Type": "application/json"})
+    assert got == status and message in answer["error"]
+    assert_still_serving(server)
+
+
+def test_a_large_json_body_is_413_before_it_is_read(server):
+    connection = http.client.HTTPConnection("127.0.0.1", server.port, timeout=10)
+    try:
+        connection.putrequest("POST", "/api/explain")
+        connection.putheader("Content-Length", "70000")
+        connection.endheaders()  # no body sent: the answer comes from the header alone
+        response = connection.getresponse()
+        assert response.status == 413
+        assert json.loads(response.read())["error"] == "the body is 70,000 bytes; the limit is 65,536"
+    finally:
+        connection.close()
+    assert_still_serving(server)
+
+
+def test_json_depth():
+    assert [json_depth(text) for text in ("1", "{}", '[{"a": [1]}]', '"[[["', r'{"a\"[": [[]]}')] == [0, 1, 3, 0, 3]
+
+
+def test_twenty_connections_at_once_are_all_served(server, digit):
+    crowd = ExplainServer(server.app, port=0)  # listening, not yet accepting: connections queue
+    sockets = [socket.create_connection(("127.0.0.1", crowd.port), timeout=2) for _ in range(20)]
+    thread = serving(crowd)
+    try:
+        for index, connection in enumerate(sockets):
+            if index % 2:
+                connection.sendall(b"POST /api/predict HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n"
+                                   b"Content-Length: " + str(len(digit)).encode() + b"\r\n\r\n" + digit)
+            else:
+                connection.sendall(b"GET /api/model HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n")
+        for connection in sockets:
+            connection.settimeout(30)
+            response = http.client.HTTPResponse(connection)
+            response.begin()
+            assert response.status == 200 and json.loads(response.read())
+    finally:
+        for connection in sockets:
+            connection.close()
+        stop(crowd, thread)

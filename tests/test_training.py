@@ -96,7 +96,7 @@ def test_checkpoint_best_only_and_csv_log(tmp_path):
                callbacks=[best, CSVLogger(log)])
     assert best.last_saved is not None and best.last_saved.endswith(".safetensors")
     rows = list(csv.DictReader(open(log)))
-    assert [r["epoch"] for r in rows] == ["0", "1", "2"]
+    assert [r["epoch"] for r in rows] == ["1", "2", "3"]  # as the console counts: epoch 1/3 ...
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr"} <= set(rows[0])
 
 

@@ -199,7 +199,7 @@ def test_prepare_image_inverts_dark_on_light_for_one_channel_models(digits, tmp_
 def test_prepare_image_makes_rgb_of_any_size_and_refuses_non_images():
     image = prepare_image(np.zeros((10, 30, 3), np.uint8), (3, 32, 32))
     assert image.shape == (3, 32, 32)
-    with pytest.raises(ValueError, match="not an image Pillow can read"):
+    with pytest.raises(ValueError, match="not an image format Pillow knows"):
         prepare_image(b"%PDF-1.4 not an image", (1, 28, 28))
 
 
@@ -298,7 +298,7 @@ def test_viz_command_errors_are_user_errors(tmp_path, saved_lenet):
         run_viz("kernels", saved_lenet, "--layer", "classifier.1", "-o", tmp_path / "k.png")
     with pytest.raises(ValueError, match=r"-o must name a .png, .jpg, .jpeg, .svg, .pdf file, got '.*k.txt'"):
         run_viz("kernels", saved_lenet, "-o", tmp_path / "k.txt")
-    with pytest.raises(CLIError, match="IMAGE: image file .* does not exist"):
+    with pytest.raises(CLIError, match="IMAGE: cannot read .*missing.png': no such file"):
         run_viz("features", saved_lenet, tmp_path / "missing.png", "-o", tmp_path / "f.png")
     with pytest.raises(ValueError, match="unknown dataset 'mnist-smaple'; did you mean mnist-sample"):
         run_viz("confusion", saved_lenet, "--dataset", "mnist-smaple", "-o", tmp_path / "m.png")

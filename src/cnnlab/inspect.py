@@ -11,13 +11,13 @@ Pure NumPy (Pillow only to read image files), so both the plots of
 [('features.0', 'Conv2d', (6, 28, 28)), ('features.2', 'MaxPool2d', (6, 14, 14))]
 >>> explain_conv(model, image, "features.0", channel=3, y=5, x=7)["value"]
 """
-import io
 import os
 from collections import namedtuple
 
 import numpy as np
 
 from .backend import to_numpy
+from .data.images import ImageTooLarge, read_image
 from .nn import activation, dropout, normalization
 from .nn.conv import Conv2d, _ConvNd
 from .nn.pooling import _AdaptivePool, _Pool
@@ -119,15 +119,8 @@ def prepare_image(source, input_shape, invert="auto"):
     return np.ascontiguousarray(array)
 
 
-MAX_PIXELS = 40_000_000
-
-
-class ImageTooLarge(ValueError):
-    """An image with more than :data:`MAX_PIXELS` pixels (a decompression bomb, or just too big)."""
-
-
 def _open_image(source):
-    from PIL import Image, UnidentifiedImageError
+    from PIL import Image
 
     if isinstance(source, Image.Image):
         return source
@@ -135,22 +128,7 @@ def _open_image(source):
         array = source.transpose(1, 2, 0) if source.ndim == 3 and source.shape[-1] not in (1, 3, 4) else source
         array = array[..., 0] if array.ndim == 3 and array.shape[-1] == 1 else array
         return Image.fromarray(np.ascontiguousarray(array, dtype=np.uint8))
-    data = source if isinstance(source, (bytes, bytearray)) else None
-    name = "the uploaded data" if data is not None else os.fspath(source)
-    if data is None and not os.path.isfile(name):
-        raise FileNotFoundError(f"image file {name!r} does not exist")
-    try:
-        image = Image.open(io.BytesIO(data) if data is not None else name)
-    except Exception as error:  # Pillow raises many kinds for bytes that are not an image
-        detail = "" if isinstance(error, UnidentifiedImageError) else f" ({error})"
-        raise ValueError(f"{name} is not an image Pillow can read (PNG, JPEG, GIF, BMP, ...){detail}") from None
-    if image.width * image.height > MAX_PIXELS:
-        raise ImageTooLarge(f"{name} has {image.width}x{image.height} pixels, more than {MAX_PIXELS:,}")
-    try:
-        image.load()
-    except Exception as error:
-        raise ValueError(f"{name} is a damaged or truncated image: {error}") from None
-    return image
+    return read_image(source)
 
 
 def _border_colour(array):
@@ -298,7 +276,7 @@ def explain_conv(model, image, layer, channel, y, x, info=None, calls=None):
                              f"(output shape {output.shape[1:]}), got {name}={value!r}")
     per_group = conv.in_channels // conv.groups
     first = channel // (out_channels // conv.groups) * per_group
-    (top, bottom), (left, right) = conv._padding_pairs()
+    (top, bottom), (left, right) = conv._padding_pairs(inputs.shape[2:])
     mode = {"zeros": "constant", "reflect": "reflect", "replicate": "edge", "circular": "wrap"}[conv.padding_mode]
     padded = np.pad(inputs[0, first:first + per_group], ((0, 0), (top, bottom), (left, right)), mode=mode)
     (kh, kw), (sh, sw), (dh, dw) = conv.kernel_size, conv.stride, conv.dilation

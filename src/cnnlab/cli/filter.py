@@ -2,7 +2,7 @@
 import math
 import os
 
-from .common import CLIError, add_command
+from .common import CLIError, add_command, user_input
 
 
 def add_filter_command(commands):
@@ -139,10 +139,8 @@ def _output_paths(output, tags):
 
 def _check_output(option, path, allowed=None):
     """Fail before any work if ``path`` has no image extension or its directory does not exist."""
-    try:
-        from PIL import Image
-    except ImportError:
-        raise CLIError("writing images needs Pillow: pip install 'cnnlab[images]'") from None
+    from PIL import Image
+
     ext = os.path.splitext(path)[1].lower()
     if (allowed and ext not in allowed) or ext not in Image.registered_extensions():
         choices = "', '".join(allowed or (".png", ".jpg"))
@@ -161,22 +159,15 @@ def _read_sample(gray):
 
 def _read_image(path, gray):
     """The image at ``path`` as a uint8 array (H, W), (H, W, 2), (H, W, 3) or (H, W, 4)."""
-    try:
-        from PIL import Image, UnidentifiedImageError
-    except ImportError:
-        raise CLIError("reading images needs Pillow: pip install 'cnnlab[images]'") from None
+    from ..data.images import read_image
+
     if not os.path.exists(path):
         raise CLIError(f"IMAGE: no such file: {path!r}")
     if os.path.isdir(path):
         raise CLIError(f"IMAGE: {path!r} is a directory, not an image file")
-    try:
-        with Image.open(path) as img:
-            img.load()
-            return _as_array(img, gray)
-    except UnidentifiedImageError:
-        raise CLIError(f"IMAGE: cannot read {path!r}: not an image format Pillow knows") from None
-    except Exception as error:  # decoders raise many kinds of errors on broken files
-        raise CLIError(f"IMAGE: cannot read {path!r}: {error}") from None
+    with user_input("IMAGE"):
+        image = read_image(path)
+    return _as_array(image, gray)
 
 
 def _as_array(img, gray):

@@ -2,6 +2,7 @@
 
 Heavy imports (matplotlib, the model zoo) happen inside the run functions.
 """
+import functools
 import os
 
 from .common import CLIError, add_command, user_input
@@ -60,6 +61,19 @@ def add_viz_command(commands):
     return parser
 
 
+def _needs_plots(run):
+    """``run``, preceded by a check for matplotlib: without it, one line naming what to install, exit status 2."""
+    @functools.wraps(run)
+    def checked(args):
+        from ..viz import plots_unavailable
+
+        reason = plots_unavailable()
+        if reason:
+            raise CLIError(reason)
+        return run(args)
+    return checked
+
+
 def _check_output(path, option="-o"):
     if not str(path).lower().endswith(IMAGE_SUFFIXES):
         raise CLIError(f"{option} must name a {', '.join(IMAGE_SUFFIXES)} file, got {path!r}")
@@ -81,6 +95,7 @@ def _notice(notice):
         print(f"note: {notice}")
 
 
+@_needs_plots
 def run_viz_kernels(args):
     from ..viz.kernels import find_conv, plot_kernels
 
@@ -94,6 +109,7 @@ def run_viz_kernels(args):
     return 0
 
 
+@_needs_plots
 def run_viz_features(args):
     from ..inspect import prepare_image
     from ..viz.maps import plot_feature_maps
@@ -110,6 +126,7 @@ def run_viz_features(args):
     return 0
 
 
+@_needs_plots
 def run_viz_curves(args):
     from ..viz.curves import plot_history
 
@@ -122,6 +139,7 @@ def run_viz_curves(args):
     return 0
 
 
+@_needs_plots
 def run_viz_confusion(args):
     from ..data.catalog import load_dataset
     from ..inspect import to_input

@@ -3,6 +3,7 @@ import argparse
 import inspect
 import json
 import os
+import sys
 
 from .common import CLIError, add_command, user_input
 
@@ -18,16 +19,25 @@ def _dataset_arguments(parser, default="mnist-sample"):
 
 
 def _positive(kind):
+    return _number(kind, "positive", lambda value: value > 0)
+
+
+def _number(kind, rule, accepts):
+    """An argparse type: ``kind(text)`` when ``accepts`` it; argparse's message names the option."""
     def parse(text):
         try:
             value = kind(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}") from None
-        if value <= 0:
-            raise argparse.ArgumentTypeError(f"expected a positive {kind.__name__}, got {text!r}")
+            value = None
+        if value is None or not accepts(value):
+            raise argparse.ArgumentTypeError(f"expected a {rule} {kind.__name__}, got {text!r}")
         return value
     parse.__name__ = kind.__name__
     return parse
+
+
+_seed = _number(int, "non-negative", lambda value: value >= 0)
+_learning_rate = _number(float, "finite positive", lambda value: 0 < value < float("inf"))  # refuses nan too
 
 
 def _fraction(text):
@@ -46,10 +56,15 @@ def _load_data(args, train, model_info=None):
     size = mode = None
     if model_info:  # folders of images are read at the model's input size and colour mode
         channels, height, width = model_info["input_shape"]
-        size, mode = (width, height), ("L" if channels == 1 else "RGB")
+        size, mode = (height, width), ("L" if channels == 1 else "RGB")
     with user_input("--dataset"):
-        return load_dataset(args.dataset, train=train, root=args.data_dir, download=args.download, size=size,
+        data = load_dataset(args.dataset, train=train, root=args.data_dir, download=args.download, size=size,
                             mode=mode)
+    skipped = getattr(data, "skipped", None)  # a folder's files that are not images by their extension
+    if skipped:
+        print(f"note: {args.dataset}: skipped {len(skipped)} file(s) that are not images, e.g. {skipped[0]!r}",
+              file=sys.stderr)
+    return data
 
 
 def _native_input(model_name):
@@ -86,7 +101,8 @@ def add_train_command(commands):
         commands, "train", "train a zoo model on a dataset",
         "Train a model from the zoo. Writes a checkpoint every epoch, a CSV log, the final model file\n"
         "and (with matplotlib) a plot of the curves into --out. With no arguments it trains LeNet-5 on\n"
-        "the embedded MNIST sample, offline.",
+        "the embedded MNIST sample, offline. Ctrl-C saves the checkpoint where the run stopped and\n"
+        "prints the command that resumes it; the resumed run ends on the weights of an uninterrupted one.",
         "examples:\n  cnnlab train\n  cnnlab train --model keras_mnist_convnet --dataset mnist --data-dir data "
         "--epochs 10\n  cnnlab train --epochs 8 --resume        # continue an interrupted run",
     )
@@ -94,8 +110,8 @@ def add_train_command(commands):
     _dataset_arguments(parser)
     parser.add_argument("--epochs", type=_positive(int), default=5, help="epochs to train (default: 5)")
     parser.add_argument("--batch-size", type=_positive(int), default=64, help="samples per step (default: 64)")
-    parser.add_argument("--lr", type=_positive(float), default=None,
-                        help="learning rate (default: 1e-3 for adam, 0.01 for sgd)")
+    parser.add_argument("--lr", type=_learning_rate, default=None,
+                        help="learning rate (default: 1e-3 for adam, 0.01 for sgd; with --resume, the checkpoint's)")
     parser.add_argument("--optimizer", choices=("adam", "sgd", "adamw", "rmsprop"), default="adam")
     parser.add_argument("--val-split", type=_fraction, default=0.1,
                         help="fraction of the training set held out for validation (default: 0.1)")
@@ -103,43 +119,57 @@ def add_train_command(commands):
                         help="stop when val_loss has not improved for PATIENCE epochs, keeping the best weights")
     parser.add_argument("--out", default=None, help="output folder (default: runs/MODEL)")
     parser.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
-    parser.add_argument("--seed", type=int, default=0, help="random seed: the same seed gives the same weights")
+    parser.add_argument("--seed", type=_seed, default=0,
+                        help="random seed, a non-negative int: the same seed gives the same weights and files")
     parser.add_argument("--quiet", action="store_true", help="print only where the results went")
     parser.set_defaults(run=run_train)
 
 
 def run_train(args):
+    import numpy as np
+
     import cnnlab
-    from ..training import CSVLogger, EarlyStopping, ModelCheckpoint
+    from ..training import DivergedError, TrainingInterrupted
 
     out = args.out or DEFAULT_OUT.format(model=args.model)
     checkpoint = os.path.join(out, "checkpoint.safetensors")
     if args.resume and not os.path.isfile(checkpoint):
         raise CLIError(f"--resume: no checkpoint to resume from at {checkpoint}")
+    changes = _check_resumable(checkpoint, args) if args.resume else []
+    if changes is None:
+        return 0
     native = _native_input(args.model)
     train = _load_data(args, train=True, model_info=native)
-    test = _load_data(args, train=False, model_info=native)
+    test = _load_test(args, native)
     input_shape = _sample_shape(train)
     cnnlab.manual_seed(args.seed)
     model, kwargs = build_model(args.model, input_shape, len(train.classes))
     with user_input("--out"):
         os.makedirs(out, exist_ok=True)
     if args.resume:
-        _check_resumable(checkpoint, model, args.optimizer)
-    callbacks = [ModelCheckpoint(checkpoint), CSVLogger(os.path.join(out, "log.csv"))]
-    if args.early_stopping:
-        callbacks.append(EarlyStopping(patience=args.early_stopping, restore_best_weights=True))
-    history = cnnlab.fit(
-        model, train, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
-        validation_split=args.val_split, callbacks=callbacks, seed=args.seed, verbose=not args.quiet,
-        resume_from=checkpoint if args.resume else None,
-    )
+        _check_loads(checkpoint, model, args.optimizer)
+    callbacks = _callbacks(args, out, checkpoint, changes)
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):  # divergence is reported as one line
+            history = cnnlab.fit(
+                model, train, epochs=args.epochs, batch_size=args.batch_size, optimizer=args.optimizer, lr=args.lr,
+                validation_split=args.val_split, callbacks=callbacks, seed=args.seed, verbose=not args.quiet,
+                resume_from=checkpoint if args.resume else None,
+            )
+    except TrainingInterrupted as stopped:
+        print(f"cnnlab train: {stopped}; resume with: {_resume_command(args)}", file=sys.stderr)
+        return 130
+    except DivergedError as error:
+        kept = callbacks[0].last_saved or (checkpoint if args.resume else None)
+        last = (f"last good checkpoint: {kept} (continue it with --resume and a lower --lr)" if kept
+                else "no checkpoint either")
+        print(f"cnnlab train: {error}; no model file written; {last}", file=sys.stderr)
+        return 1
     info = {"model": args.model, "kwargs": kwargs, "input_shape": list(input_shape), "dataset": args.dataset,
             "classes": [str(c) for c in train.classes]}
     model_path = os.path.join(out, "model.safetensors")
     cnnlab.save(model, model_path, info=info)
-    result = cnnlab.evaluate(model, test)
-    print(f"test accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f} on {len(test)} images")
+    _report_test(model, test, history, args)
     print(f"model: {model_path}")
     print(f"checkpoint: {checkpoint}")
     print(f"log: {os.path.join(out, 'log.csv')}")
@@ -149,7 +179,107 @@ def run_train(args):
     return 0
 
 
-def _check_resumable(path, model, optimizer):
+def _callbacks(args, out, checkpoint, changes):
+    """The run's checkpoint writer (first; it also saves where Ctrl-C stops the run), CSV log, and the options'."""
+    from ..training import CSVLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint
+
+    callbacks = [ModelCheckpoint(checkpoint, save_on_interrupt=True, info={"options": _options(args)}),
+                 CSVLogger(os.path.join(out, "log.csv"))]
+    if args.early_stopping:
+        callbacks.append(EarlyStopping(patience=args.early_stopping, restore_best_weights=True))
+    if "lr" in changes:  # a new --lr on --resume: it replaces the checkpoint's from the first epoch resumed on
+        callbacks.append(LearningRateScheduler(lambda epoch, lr: args.lr))
+    return callbacks
+
+
+def _load_test(args, model_info):
+    """The test split, or None for a folder of images without one: its "test" images are the training images."""
+    from ..data.catalog import has_test_split
+
+    with user_input("--dataset"):
+        separate = has_test_split(args.dataset)
+    return _load_data(args, train=False, model_info=model_info) if separate else None
+
+
+def _report_test(model, test, history, args):
+    """Print the test accuracy; with no test set, say so and give the held-out validation figures instead."""
+    import cnnlab
+
+    if test is not None:
+        result = cnnlab.evaluate(model, test)
+        print(f"test accuracy {result['accuracy']:.4f}, loss {result['loss']:.4f} on {len(test)} images")
+        return
+    missing = f"no test set ({args.dataset} has no test/ folder)"
+    logs = history.history
+    if not logs.get("val_loss"):
+        print(f"{missing}, and --val-split 0 held out no images: the model was not tested")
+        return
+    epoch = logs["val_loss"].index(min(logs["val_loss"])) if args.early_stopping else -1  # the weights kept
+    print(f"{missing}: validation accuracy {logs['val_accuracy'][epoch]:.4f}, loss {logs['val_loss'][epoch]:.4f} "
+          f"on the {args.val_split:.0%} of its images held out from training (--val-split)")
+
+
+#: Options a resumed run must share with its checkpoint: they fix the model, the data or its order, the optimizer.
+_FIXED = ("model", "dataset", "val_split", "batch_size", "seed", "optimizer")
+#: Options that may change on --resume and apply from there on; left out, they are the checkpoint's.
+#: Each with the word for its absence.
+_CHANGEABLE = {"lr": "default", "early_stopping": "none"}
+
+
+def _options(args):
+    """The run's options a checkpoint records, to compare on ``--resume``."""
+    return {key: getattr(args, key) for key in (*_FIXED, *_CHANGEABLE, "epochs")}
+
+
+def _flag(key, value):
+    return f"--{key.replace('_', '-')} {value}"
+
+
+def _check_resumable(path, args):
+    """Compare ``args`` with the options the checkpoint at ``path`` records, before anything is loaded.
+
+    Refuses in one line the options that would change the model or the data order;
+    takes the checkpoint's ``--lr``/``--early-stopping`` where they were left out,
+    and says which of them change. Returns the names changed, or None when the
+    checkpoint already reached ``--epochs`` (nothing to do).
+    """
+    from ..io import read_file
+
+    with user_input(f"--resume: cannot resume from {path}"):
+        metadata = read_file(path)[1]
+    state, saved = metadata.get("checkpoint") or {}, (metadata.get("info") or {}).get("options", {})
+    now = _options(args)
+    differ = [f"{_flag(key, now[key])} (the checkpoint's is {saved[key]})"
+              for key in _FIXED if key in saved and saved[key] != now[key]]
+    if differ:
+        raise CLIError(f"--resume: {path} was trained with other options, and these fix the model or the data "
+                       f"order: {', '.join(differ)}; leave them as they were, or train into a new --out")
+    changes = []
+    for key, unset in _CHANGEABLE.items():
+        if key in saved and now[key] is None:
+            setattr(args, key, saved[key])
+        elif key in saved and saved[key] != now[key]:
+            old = unset if saved[key] is None else saved[key]
+            print(f"--resume: {_flag(key, now[key])} replaces the checkpoint's {old} from here on")
+            changes.append(key)
+    return _epochs_left(path, state, args.epochs, changes)
+
+
+def _epochs_left(path, state, epochs, changes):
+    """``changes``, or None when the checkpoint has done ``epochs``; refuses an ``epochs`` it went past."""
+    position = state.get("position")
+    if position is not None and position["epoch"] >= epochs:
+        raise CLIError(f"--epochs: {path} stopped within epoch {position['epoch'] + 1}, so --epochs must be at "
+                       f"least {position['epoch'] + 1} to resume it, got {epochs}")
+    done = state.get("epoch", -1) + 1
+    if position is None and done >= epochs:
+        print(f"nothing to do: {path} already finished epoch {done} of --epochs {epochs}; "
+              f"a larger --epochs trains on")
+        return None
+    return changes
+
+
+def _check_loads(path, model, optimizer):
     """Fail before training when the checkpoint does not fit ``model`` and ``optimizer`` (a name)."""
     from ..io import load_checkpoint
     from ..training.trainer import make_optimizer
@@ -158,11 +288,33 @@ def _check_resumable(path, model, optimizer):
         load_checkpoint(path, model, make_optimizer(optimizer, model))
 
 
+def _resume_command(args):
+    """The command that resumes this run: ``cnnlab train``, each option given that is not its default, ``--resume``."""
+    import shlex
+
+    from . import build_parser
+
+    defaults = vars(build_parser().parse_args(["train"]))
+    words = ["cnnlab", "train"]
+    for key, value in vars(args).items():
+        if key in ("command", "run", "resume", "debug") or value == defaults.get(key, None) or value is False:
+            continue
+        words.append(f"--{key.replace('_', '-')}")
+        if value is not True:
+            words.append(str(value))
+    return shlex.join([*words, "--resume"])
+
+
 def _plot_curves(history, path):
-    try:
-        from ..viz import plot_history
-    except ImportError:  # matplotlib is optional
+    """Plot ``history`` to ``path``; without matplotlib, one line saying what to install instead."""
+    from ..viz import plots_unavailable
+
+    reason = plots_unavailable()
+    if reason:
+        print(f"curves: skipped ({reason})")
         return None
+    from ..viz import plot_history
+
     plot_history(history, path)
     return path
 
@@ -175,20 +327,34 @@ def add_evaluate_command(commands):
         "examples:\n  cnnlab evaluate runs/lenet5/model.safetensors\n"
         "  cnnlab evaluate model.safetensors --dataset mnist --data-dir data --json",
     )
-    parser.add_argument("model", help="a model file written by 'cnnlab train' or cnnlab.save")
+    parser.add_argument("model", metavar="MODEL",
+                        help="a model file written by 'cnnlab train' or cnnlab.save, or a zoo model name "
+                             "(untrained weights)")
     _dataset_arguments(parser, default=None)
     parser.add_argument("--split", choices=("test", "train"), default="test")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(run=run_evaluate)
 
 
-def _load_model(path):
-    import cnnlab
+def _load_model(source):
+    """``(model, info)`` of MODEL: a model file, or a zoo name as ``viz`` and ``explain`` take it.
 
-    if not os.path.isfile(path):
-        raise CLIError(f"model file {path!r} does not exist")
+    A zoo model has untrained weights, and a note on stderr says so (stdout may
+    be --json); its MNIST-shaped models are scored on the embedded sample.
+    """
+    import cnnlab
+    from .. import models
+    from ..inspect import load_model
+
+    if not os.path.isfile(source) and source in models.names():
+        with user_input():
+            model, info, notice = load_model(source)
+        print(f"note: {notice}", file=sys.stderr)
+        return model, {**info, "dataset": "mnist-sample" if info["dataset"] == "mnist" else info["dataset"]}
+    if not os.path.isfile(source):
+        raise CLIError(f"model file {source!r} does not exist, nor is it a zoo model name (see 'cnnlab models')")
     with user_input():
-        return cnnlab.load(path), cnnlab.io.read_info(path)
+        return cnnlab.load(source), cnnlab.io.read_info(source)
 
 
 def run_evaluate(args):
@@ -198,8 +364,10 @@ def run_evaluate(args):
 
     model, info = _load_model(args.model)
     args.dataset = args.dataset or info.get("dataset") or "mnist-sample"
+    _check_test_split(args, info)
     data = _load_data(args, train=args.split == "train", model_info=info)
     _check_inputs(args.model, info, data, args.dataset)
+    _check_classes(info, data, args.dataset)
     outputs = cnnlab.predict(model, data)
     classes = [str(c) for c in getattr(data, "classes", range(outputs.shape[1]))]
     if outputs.shape[1] != len(classes):
@@ -237,6 +405,33 @@ def _check_inputs(path, info, data, dataset):
                        f"{'x'.join(map(str, _sample_shape(data)))} images; pick the --dataset it was trained on")
 
 
+def _check_test_split(args, info):
+    """Refuse ``--split test`` on the folder the model was trained on when it has no test/ folder."""
+    from ..data.catalog import has_test_split
+
+    if args.split != "test" or not args.dataset.startswith("folder:"):
+        return
+    with user_input("--dataset"):
+        separate = has_test_split(args.dataset)
+    trained_on = str(info.get("dataset") or "")
+    folders = [os.path.realpath(name.removeprefix("folder:")) for name in (trained_on, args.dataset)]
+    if trained_on.startswith("folder:") and folders[0] == folders[1] and not separate:
+        raise CLIError(f"{args.dataset} has no test/ folder: its images are those {args.model} was trained on; "
+                       f"give --split train to score them anyway, or a --dataset of images it has not seen")
+
+
+def _check_classes(info, data, dataset):
+    """Fail when a folder's classes are not the model's: its class k would be scored as the model's class k."""
+    trained = [str(c) for c in info.get("classes") or []]
+    found = [str(c) for c in getattr(data, "classes", [])]
+    if not dataset.startswith("folder:") or not trained or found == trained:
+        return
+    unknown, absent = sorted(set(found) - set(trained)), sorted(set(trained) - set(found))
+    detail = "; ".join(f"{label}: {names}" for label, names in (("classes the model does not know", unknown),
+                                                                 ("model classes missing here", absent)) if names)
+    raise CLIError(f"{dataset} must hold the classes the model was trained on; {detail or 'they differ in order'}")
+
+
 # ---------------------------------------------------------------- predict
 def add_predict_command(commands):
     parser = add_command(
@@ -248,7 +443,9 @@ def add_predict_command(commands):
         "examples:\n  cnnlab predict runs/lenet5/model.safetensors my_digit.png\n"
         "  cnnlab predict model.safetensors a.png b.jpg --top-k 3 --json",
     )
-    parser.add_argument("model", help="a model file written by 'cnnlab train' or cnnlab.save")
+    parser.add_argument("model", metavar="MODEL",
+                        help="a model file written by 'cnnlab train' or cnnlab.save, or a zoo model name "
+                             "(untrained weights)")
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (PNG, JPEG, ...)")
     parser.add_argument("--top-k", type=_positive(int), default=1, help="how many classes to show (default: 1)")
     parser.add_argument("--invert", choices=("auto", "yes", "no"), default="auto",
@@ -260,20 +457,17 @@ def add_predict_command(commands):
 def load_image(path, input_shape, invert="auto"):
     """An image file as a float32 (C, H, W) array in [0, 1], converted to ``input_shape``."""
     import numpy as np
+    from PIL import Image
 
-    try:
-        from PIL import Image, UnidentifiedImageError
-    except ImportError:
-        raise CLIError("reading images needs Pillow: pip install pillow") from None
+    from ..data.images import read_image
+
     channels, height, width = input_shape
-    try:
-        with Image.open(path) as image:
-            image = image.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
-            array = np.asarray(image, dtype=np.float32) / 255
-    except FileNotFoundError:
-        raise CLIError(f"image {path!r} does not exist") from None
-    except (UnidentifiedImageError, OSError) as error:
-        raise CLIError(f"{path!r} is not a readable image ({error})") from None
+    if not os.path.isfile(path):
+        raise CLIError(f"image {path!r} does not exist")
+    with user_input():
+        image = read_image(path)
+    image = image.convert("L" if channels == 1 else "RGB").resize((width, height), Image.BILINEAR)
+    array = np.asarray(image, dtype=np.float32) / 255
     if channels == 1:
         border = np.concatenate([array[0], array[-1], array[:, 0], array[:, -1]])
         if invert == "yes" or (invert == "auto" and border.mean() > 0.5):
@@ -314,7 +508,8 @@ def add_lr_find_command(commands):
     parser = add_command(
         commands, "lr-find", "the learning-rate range test: suggest a learning rate",
         "Train briefly while the learning rate grows exponentially, record the smoothed loss, stop when\n"
-        "it diverges, and suggest the rate where the loss fell fastest. Writes a loss-vs-LR plot.",
+        "it diverges, and suggest the rate where the loss fell fastest. Writes a loss-vs-LR plot (with\n"
+        "matplotlib: without it, one line says what to install).",
         "examples:\n  cnnlab lr-find\n  cnnlab lr-find --model simple_cnn --dataset cifar10 --data-dir data "
         "--optimizer sgd",
     )
@@ -322,10 +517,10 @@ def add_lr_find_command(commands):
     _dataset_arguments(parser)
     parser.add_argument("--optimizer", choices=("adam", "sgd", "adamw", "rmsprop"), default="adam")
     parser.add_argument("--batch-size", type=_positive(int), default=64)
-    parser.add_argument("--start-lr", type=_positive(float), default=1e-7)
-    parser.add_argument("--end-lr", type=_positive(float), default=10.0)
+    parser.add_argument("--start-lr", type=_learning_rate, default=1e-7)
+    parser.add_argument("--end-lr", type=_learning_rate, default=10.0)
     parser.add_argument("--steps", type=_positive(int), default=100, help="number of learning rates tried")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=_seed, default=0, help="random seed, a non-negative int (default: 0)")
     parser.add_argument("--out", default="lr_find.png", help="plot file (default: lr_find.png)")
     parser.set_defaults(run=run_lr_find)
 
@@ -340,11 +535,14 @@ def run_lr_find(args):
         result = cnnlab.find_lr(model, train, optimizer=args.optimizer, start_lr=args.start_lr, end_lr=args.end_lr,
                                 num_iter=args.steps, batch_size=args.batch_size, seed=args.seed)
     print(f"suggested learning rate: {result.suggestion:.3g}")
-    try:
-        from ..viz import plot_lr_finder
-    except ImportError:
-        print("(install matplotlib for the loss-vs-LR plot)")
+    from ..viz import plots_unavailable
+
+    reason = plots_unavailable()
+    if reason:
+        print(f"plot: skipped ({reason})")
         return 0
+    from ..viz import plot_lr_finder
+
     with user_input("--out"):
         plot_lr_finder(result, args.out)
     print(f"plot: {args.out}")

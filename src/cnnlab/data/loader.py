@@ -33,6 +33,13 @@ def _apply(transform, x, rng):
     return transform(x)
 
 
+class _Cursor:
+    """One epoch's iteration: its order, the transforms' generator, and the batches handed out so far."""
+
+    def __init__(self, epoch, order, transform_rng, batch=0):
+        self.epoch, self.order, self.transform_rng, self.batch = epoch, order, transform_rng, batch
+
+
 class DataLoader:
     """Iterate over a dataset in batches of ``(Tensor(x), Tensor(y))``, as ``torch.utils.data.DataLoader``.
 
@@ -47,7 +54,10 @@ class DataLoader:
     Epochs: every ``iter(loader)`` runs epoch ``loader.epoch`` and then advances
     the counter. The order and the transforms' random draws of epoch ``k`` depend
     only on ``(seed, k)``, so a run resumed with ``loader.set_epoch(k)`` sees
-    exactly the batches an uninterrupted run sees at epoch ``k``.
+    exactly the batches an uninterrupted run sees at epoch ``k``. Between two
+    batches, :meth:`state_dict` records where the epoch stands (its order, the
+    batches handed out, the transforms' generator), and :meth:`load_state_dict`
+    makes the next ``iter(loader)`` continue from there.
 
     Args:
         dataset: a :class:`Dataset` (or anything with ``__len__`` and ``__getitem__``).
@@ -85,34 +95,75 @@ class DataLoader:
         self.seed = seed
         self.transform = transform
         self.epoch = 0
+        self._cursor = None  # the epoch being iterated
+        self._resume = None  # where the next iter(loader) starts, from load_state_dict
 
     def set_epoch(self, epoch):
         """Make the next ``iter(loader)`` run epoch ``epoch`` (0-based)."""
         if isinstance(epoch, bool) or not isinstance(epoch, (int, np.integer)) or epoch < 0:
             raise ValueError(f"DataLoader.set_epoch: epoch must be a non-negative integer; got epoch={epoch!r}")
-        self.epoch = int(epoch)
+        self.epoch, self._resume = int(epoch), None
+
+    def state_dict(self):
+        """Where iteration stands between two batches, to continue from with :meth:`load_state_dict`.
+
+        ``{'seed', 'batch_size', 'epoch', 'batch', 'order', 'transform_rng'}``: ``batch``
+        counts the batches of epoch ``epoch`` handed out so far, ``order`` is that
+        epoch's permutation of the dataset and ``transform_rng`` the state of the
+        transforms' generator before batch ``batch``. Between epochs it is the
+        start of the next one.
+        """
+        cursor = self._resume or self._cursor
+        if cursor is None or cursor.batch >= len(self):
+            cursor = self._start(self.epoch)
+        return {"seed": self.seed, "batch_size": self.batch_size, "epoch": cursor.epoch, "batch": cursor.batch,
+                "order": cursor.order, "transform_rng": cursor.transform_rng.bit_generator.state}
+
+    def load_state_dict(self, state):
+        """Make the next ``iter(loader)`` continue where :meth:`state_dict` was taken.
+
+        The dataset must have as many samples as the order and the loader the same batch size.
+        """
+        where = "DataLoader.load_state_dict"
+        order = np.asarray(state["order"])
+        if len(order) != len(self.dataset):
+            raise ValueError(f"{where}: the state orders {len(order)} samples but the dataset has {len(self.dataset)}")
+        if state["batch_size"] != self.batch_size:
+            raise ValueError(f"{where}: the state was taken with batch_size={state['batch_size']}, "
+                             f"but this loader has batch_size={self.batch_size}")
+        transform_rng = np.random.default_rng()
+        transform_rng.bit_generator.state = state["transform_rng"]
+        self.seed, self.epoch = state["seed"], state["epoch"]
+        self._resume = _Cursor(state["epoch"], order, transform_rng, state["batch"])
+        if state["batch"] >= len(self):  # the epoch was done: the next one follows
+            self.epoch, self._resume = state["epoch"] + 1, None
 
     def __len__(self):
         n = len(self.dataset)
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
     def __iter__(self):
-        epoch, self.epoch = self.epoch, self.epoch + 1
-        return self._batches(epoch)
+        cursor, self._resume = self._resume or self._start(self.epoch), None
+        self._cursor, self.epoch = cursor, cursor.epoch + 1
+        return self._batches(cursor)
 
-    def _batches(self, epoch):
-        from ..tensor import Tensor
-
+    def _start(self, epoch):
         order_rng, transform_rng = epoch_generators(self.seed, epoch)
         n = len(self.dataset)
-        order = order_rng.permutation(n) if self.shuffle else np.arange(n)
-        for start in range(0, len(self) * self.batch_size, self.batch_size):
-            batch = gather(self.dataset, order[start : start + self.batch_size])
+        return _Cursor(epoch, order_rng.permutation(n) if self.shuffle else np.arange(n), transform_rng)
+
+    def _batches(self, cursor):
+        from ..tensor import Tensor
+
+        while cursor.batch < len(self):
+            start = cursor.batch * self.batch_size
+            batch = gather(self.dataset, cursor.order[start : start + self.batch_size])
             single = not isinstance(batch, tuple)
             x, *targets = (batch,) if single else batch
             if self.transform is not None:
-                x = _apply(self.transform, x, transform_rng)
+                x = _apply(self.transform, x, cursor.transform_rng)
             x = Tensor(_input_array(np.asarray(x)))
+            cursor.batch += 1
             yield x if single else (x, *(Tensor(_target_array(np.asarray(y))) for y in targets))
 
     def __repr__(self):

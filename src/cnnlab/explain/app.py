@@ -7,12 +7,14 @@ from collections import OrderedDict
 
 import numpy as np
 
+from ..data.images import read_image
 from ..inspect import _map_layers, explain_conv, load_model, prepare_image, probabilities, to_input, trace
 from ..nn.conv import Conv2d
 
 MAX_CHANNELS = 16  # maps sent per layer
 MAX_VALUES = 65_536  # numbers sent per layer: fewer channels, then every k-th row and column
 CACHE_SIZE = 32  # recent input images kept for /api/explain
+MAX_UPLOAD_PIXELS = 12_000_000  # 4000 x 3000, a phone photo: under 200 MB while it is fitted to the model's input
 
 
 class ExplainApp:
@@ -23,23 +25,25 @@ class ExplainApp:
         info: dict with ``input_shape`` [C, H, W] and optionally ``classes``, ``model``, ``normalize``.
         notice: a line for the page's banner (e.g. "untrained weights").
         name: what the page calls the model.
+        max_channels: the most maps sent per layer.
+        max_pixels: the most pixels an uploaded image may have; refused from its header, before decoding.
 
     >>> app = ExplainApp.from_source("lenet5")
     >>> result = app.predict(png_bytes)
     >>> app.explain({"layer": "features.0", "channel": 0, "y": 3, "x": 4})["value"]
     """
 
-    def __init__(self, model, info, notice=None, name=None, max_channels=MAX_CHANNELS):
+    def __init__(self, model, info, notice=None, name=None, max_channels=MAX_CHANNELS, max_pixels=MAX_UPLOAD_PIXELS):
         self.model, self.info, self.notice = model.eval(), dict(info), notice
         self.name = name or info.get("model") or type(model).__name__
         self.input_shape = tuple(int(n) for n in info["input_shape"])
         if self.input_shape[0] not in (1, 3):
             raise ValueError(f"explain: the page shows 1- or 3-channel image models, but input_shape="
                              f"{list(self.input_shape)}")
-        self.max_channels = max_channels
+        self.max_channels, self.max_pixels = max_channels, max_pixels
         calls, output = trace(self.model, np.zeros((1,) + self.input_shape, dtype=np.float32))
-        self.calls_template = [(call.name, type(call.module).__name__, _shape(call.output), call.module)
-                               for call in calls]
+        self.calls_template = [(call.name, type(call.module).__name__, _shape(call.output), call.module,
+                                _shape(call.input)) for call in calls]
         outputs = int(np.asarray(output.data).size)
         classes = info.get("classes") or [str(i) for i in range(outputs)]
         if len(classes) != outputs:
@@ -58,12 +62,12 @@ class ExplainApp:
     def model_json(self):
         """``GET /api/model``: name, input shape, classes, notice and every layer that ran, in order."""
         layers = []
-        for name, kind, shape, module in self.calls_template:
+        for name, kind, shape, module, input_shape in self.calls_template:
             layer = {"name": name, "type": kind, "shape": shape, "maps": _is_map(module, shape)}
             if isinstance(module, Conv2d):
                 layer["conv"] = {"in_channels": module.in_channels, "out_channels": module.out_channels,
                                  "kernel_size": list(module.kernel_size), "stride": list(module.stride),
-                                 "padding": [list(p) for p in module._padding_pairs()],
+                                 "padding": [list(p) for p in module._padding_pairs(input_shape[1:])],
                                  "dilation": list(module.dilation), "groups": module.groups}
             layers.append(layer)
         return {"name": self.name, "input_shape": list(self.input_shape), "classes": self.classes,
@@ -78,8 +82,13 @@ class ExplainApp:
 
     # ------------------------------------------------------------- POST
     def predict(self, body, invert="auto"):
-        """``POST /api/predict``: class probabilities and every conv/pool layer's maps for an image file's bytes."""
-        image = prepare_image(bytes(body), self.input_shape, invert=invert)
+        """``POST /api/predict``: class probabilities and every conv/pool layer's maps for an image file's bytes.
+
+        Raises :class:`~cnnlab.data.images.ImageTooLarge` for more than ``max_pixels`` pixels
+        and ValueError for anything else that is not a readable image.
+        """
+        upload = read_image(bytes(body), self.max_pixels, name="the uploaded image")
+        image = prepare_image(upload, self.input_shape, invert=invert)
         image_id = hashlib.sha1(image.tobytes()).hexdigest()[:16]
         self._remember(image_id, image)
         calls, output = trace(self.model, to_input(image, self.info))

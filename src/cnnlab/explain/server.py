@@ -11,11 +11,14 @@ POST     /api/predict      body: the image file's bytes -> probabilities, maps
 POST     /api/explain      body: {"layer", "channel", "y", "x", "image_id"}
 =======  ================  ====================================================
 
-Bad requests get 400 (not an image, bad JSON), 403 (a Host header that is
-not this server's: DNS-rebinding protection), 404, 405 (with ``Allow``), 411
-(no Content-Length), 413 (a body over ``max_body`` bytes, refused before it
-is read) or 422 (a valid request about something that does not exist);
-the server keeps serving after each.
+Bad requests get 400 (not an image, bad JSON, JSON nested over
+:data:`MAX_JSON_DEPTH` deep), 403 (a Host header that is not this server's:
+DNS-rebinding protection), 404, 405 (with ``Allow``), 408 (a body that has
+not arrived ``request_timeout`` seconds after the headers), 411 (no
+Content-Length), 413 (a body over ``max_body`` bytes, refused before it is
+read, or an image of more pixels than the app's ``max_pixels``, refused
+before it is decoded) or 422 (a valid request about something that does not
+exist); the server keeps serving after each.
 """
 import json
 import mimetypes
@@ -23,14 +26,18 @@ import os
 import socket
 import sys
 import threading
+import time
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from ..inspect import ImageTooLarge
+from ..data.images import ImageTooLarge
 
 STATIC_DIR = os.path.join(os.path.dirname(os.path.abspath(__file__)), "static")
 MAX_BODY = 5 * 1024 * 1024
+MAX_JSON_BODY = 64 * 1024  # /api/explain asks about one value: a few dozen bytes
+MAX_JSON_DEPTH = 16  # arrays and objects in arrays and objects: parsing deeper JSON recurses without bound
+REQUEST_TIMEOUT = 30  # seconds for each read from a client, and for a whole request body
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
 CSP = ("default-src 'self'; img-src 'self' data: blob:; style-src 'self'; script-src 'self'; "
        "connect-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'")
@@ -51,13 +58,16 @@ class ExplainServer(ThreadingHTTPServer):
         port: the port; 0 picks a free one (read it back from ``server.port``).
         max_body: the largest request body accepted, in bytes.
         log: a file for one line per request, or None for silence.
+        request_timeout: seconds a client may be silent, and may take to send a body, before 408 and closing.
     """
 
     daemon_threads = True
     allow_reuse_address = True
+    request_queue_size = 64  # connections waiting to be accepted: a page loads several files at once
 
-    def __init__(self, app, host="127.0.0.1", port=8000, max_body=MAX_BODY, log=None):
-        self.app, self.max_body, self.log = app, max_body, log
+    def __init__(self, app, host="127.0.0.1", port=8000, max_body=MAX_BODY, log=None,
+                 request_timeout=REQUEST_TIMEOUT):
+        self.app, self.max_body, self.log, self.request_timeout = app, max_body, log, request_timeout
         self.static = static_files()
         self.lock = threading.Lock()  # the model's forward hooks are per-module state: one pass at a time
         self.address_family = socket.AF_INET6 if ":" in host else socket.AF_INET
@@ -88,11 +98,14 @@ class ExplainHandler(BaseHTTPRequestHandler):
 
     server_version = "cnnlab-explain"
     sys_version = ""
-    timeout = 30  # seconds a client may take to send its request
 
     ROUTES = {"/": {"GET": "page"}, "/index.html": {"GET": "page"}, "/api/model": {"GET": "model"},
               "/api/samples": {"GET": "samples"}, "/api/predict": {"POST": "predict"},
               "/api/explain": {"POST": "explain"}}
+
+    def setup(self):
+        self.timeout = self.server.request_timeout  # the socket timeout of every read and write on this connection
+        super().setup()
 
     def do_GET(self):
         self.handle_method("GET")
@@ -183,9 +196,13 @@ class ExplainHandler(BaseHTTPRequestHandler):
         self.send_json(result)
 
     def route_explain(self, path, query):
-        body = self.read_body()
+        body = self.read_body(min(self.server.max_body, MAX_JSON_BODY))
         try:
-            request = json.loads(body.decode("utf-8"))
+            text = body.decode("utf-8")
+            depth = json_depth(text)
+            if depth > MAX_JSON_DEPTH:
+                raise HTTPError(HTTPStatus.BAD_REQUEST, f"the JSON nests {depth} deep; the limit is {MAX_JSON_DEPTH}")
+            request = json.loads(text)
         except (UnicodeDecodeError, json.JSONDecodeError) as error:
             raise HTTPError(HTTPStatus.BAD_REQUEST, f"the body is not valid JSON: {error}") from None
         try:
@@ -198,8 +215,8 @@ class ExplainHandler(BaseHTTPRequestHandler):
         self.send_json(result)
 
     # ----------------------------------------------------------- helpers
-    def read_body(self):
-        """The request body, refused (411, 413, 400) before reading when its length is missing, too big or bad."""
+    def read_body(self, limit=None):
+        """The body: 411, 413 (over ``limit``, default ``max_body``) or 400 before reading it, 408 if it is slow."""
         if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
             raise HTTPError(HTTPStatus.LENGTH_REQUIRED, "send the body with a Content-Length, not chunked")
         length = self.headers.get("Content-Length")
@@ -211,14 +228,34 @@ class ExplainHandler(BaseHTTPRequestHandler):
                 raise ValueError
         except ValueError:
             raise HTTPError(HTTPStatus.BAD_REQUEST, f"Content-Length must be a byte count, got {length!r}") from None
-        if size > self.server.max_body:
+        limit = self.server.max_body if limit is None else limit
+        if size > limit:
             self.close_connection = True  # the unread body must not be taken for the next request
-            raise HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
-                            f"the body is {size:,} bytes; the limit is {self.server.max_body:,}")
-        body = self.rfile.read(size)
+            raise HTTPError(HTTPStatus.REQUEST_ENTITY_TOO_LARGE, f"the body is {size:,} bytes; the limit is {limit:,}")
+        body = self.read_exactly(size)
         if len(body) != size:
             raise HTTPError(HTTPStatus.BAD_REQUEST, f"the body ended after {len(body)} of {size} bytes")
         return body
+
+    def read_exactly(self, size):
+        """Up to ``size`` body bytes (fewer if the client closes); 408 when they take over ``request_timeout``."""
+        timeout = self.server.request_timeout
+        deadline = time.monotonic() + timeout
+        chunks, received = [], 0
+        try:
+            while received < size:
+                if time.monotonic() > deadline:
+                    raise TimeoutError
+                chunk = self.rfile.read1(min(size - received, 1 << 16))
+                if not chunk:
+                    break
+                chunks.append(chunk)
+                received += len(chunk)
+        except TimeoutError:
+            self.close_connection = True  # the rest of the body may still come: it must not be read as a request
+            raise HTTPError(HTTPStatus.REQUEST_TIMEOUT, f"the body did not arrive: {received:,} of {size:,} bytes "
+                            f"in {timeout:g} seconds") from None
+        return b"".join(chunks)
 
     def send_json(self, payload, status=HTTPStatus.OK, headers=None):
         data = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8")
@@ -249,6 +286,24 @@ class ExplainHandler(BaseHTTPRequestHandler):
         if self.server.log is not None:
             self.server.log.write(f"{self.address_string()} {format % args}\n")
             self.server.log.flush()
+
+
+def json_depth(text):
+    """How deeply arrays and objects nest in JSON ``text``, brackets inside strings aside: ``'[{"a": [1]}]'`` is 3."""
+    depth = deepest = 0
+    in_string = escaped = False
+    for char in text:
+        if in_string:
+            in_string = escaped or char != '"'
+            escaped = not escaped and char == "\\"
+        elif char == '"':
+            in_string = True
+        elif char in "[{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif char in "]}":
+            depth -= 1
+    return deepest
 
 
 def serve(source, host="127.0.0.1", port=8000, open_browser=True, log=sys.stderr):

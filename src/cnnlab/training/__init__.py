@@ -11,9 +11,10 @@ from .callbacks import (
     TerminateOnNaN,
 )
 from .lr_finder import LRFinderResult, find_lr
-from .trainer import Trainer, evaluate, fit, predict
+from .trainer import DivergedError, Trainer, TrainingInterrupted, evaluate, fit, predict
 
 __all__ = [
-    "CSVLogger", "Callback", "EarlyStopping", "History", "LearningRateScheduler", "ModelCheckpoint", "ProgressBar",
-    "ReduceLROnPlateau", "TerminateOnNaN", "Trainer", "LRFinderResult", "evaluate", "find_lr", "fit", "predict",
+    "CSVLogger", "Callback", "DivergedError", "EarlyStopping", "History", "LearningRateScheduler", "ModelCheckpoint",
+    "ProgressBar", "ReduceLROnPlateau", "TerminateOnNaN", "Trainer", "TrainingInterrupted", "LRFinderResult",
+    "evaluate", "find_lr", "fit", "predict",
 ]

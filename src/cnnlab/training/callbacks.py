@@ -5,11 +5,14 @@ Every hook is a no-op by default. The trainer hands each callback itself
 ``self.trainer.stop_training = True``. State is reset in ``on_train_begin`` so
 an instance can be reused, and callbacks whose state matters for resuming
 (``EarlyStopping``, ``ReduceLROnPlateau``) save it in checkpoints through
-``state_dict``/``load_state_dict``.
+``state_dict``/``load_state_dict``. When Ctrl-C interrupts :func:`cnnlab.fit`,
+``on_train_interrupt`` runs (after the trainer has rewound to the start of the
+step it stopped in) instead of ``on_train_end``.
 """
 import csv
 import math
 import os
+import string
 import warnings
 
 import numpy as np
@@ -44,6 +47,9 @@ class Callback:
 
     def on_batch_end(self, batch, logs=None):
         pass
+
+    def on_train_interrupt(self, logs=None):
+        """Ctrl-C: ``logs`` holds the ``epoch`` and ``step`` a resumed run continues from."""
 
     def state_dict(self):
         """JSON-able state to carry across a resumed run (none by default)."""
@@ -151,6 +157,7 @@ class EarlyStopping(_Monitor):
         self.patience = patience
         self.baseline = baseline
         self.restore_best_weights = restore_best_weights
+        self.wait, self.best, self.best_epoch, self.stopped_epoch = 0, baseline, None, None  # until a checkpoint's
 
     def on_train_begin(self, logs=None):
         if self.trainer.initial_epoch == 0:
@@ -195,16 +202,27 @@ class ModelCheckpoint(_Monitor):
         save_weights_only: write the weights only (``cnnlab.save(..., architecture=False)``), no
             architecture and no optimizer state; load them with ``cnnlab.load(path, model=model)``, as
             Keras's ``load_weights``.
+        save_on_interrupt: when Ctrl-C interrupts training, also save where it stopped within the
+            epoch (data order, random states, running metrics), so ``fit(..., resume_from=path)``
+            continues from that very step; ``filepath`` may then hold no field but ``{epoch}``.
+        info: a JSON-able dict saved with every checkpoint (``cnnlab.io.read_info`` reads it back).
     """
 
     def __init__(self, filepath, monitor="val_loss", mode="auto", save_best_only=False,
-                 save_weights_only=False, min_delta=0.0, verbose=False):
+                 save_weights_only=False, min_delta=0.0, verbose=False, save_on_interrupt=False, info=None):
         super().__init__("ModelCheckpoint", monitor, mode, min_delta)
         self.filepath = os.fspath(filepath)
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
         self.verbose = verbose
+        self.save_on_interrupt = save_on_interrupt
+        self.info = info
         self.last_saved = None
+        fields = {field for _, field, _, _ in string.Formatter().parse(self.filepath) if field is not None}
+        if save_on_interrupt and (save_weights_only or fields - {"epoch"}):
+            raise ValueError(f"ModelCheckpoint: save_on_interrupt needs full checkpoints (save_weights_only=False) "
+                             f"at a filepath with no field but {{epoch}}, got filepath={self.filepath!r}, "
+                             f"save_weights_only={save_weights_only}")
 
     def on_train_begin(self, logs=None):
         if self.trainer.initial_epoch == 0:
@@ -223,10 +241,22 @@ class ModelCheckpoint(_Monitor):
         if self.save_weights_only:
             save(self.model, path, architecture=False)
         else:
-            save_checkpoint(path, self.model, self.trainer.optimizer, epoch=epoch, callbacks=self.trainer.callbacks)
+            save_checkpoint(path, self.model, self.trainer.optimizer, epoch=epoch, callbacks=self.trainer.callbacks,
+                            info=self.info)
         self.last_saved = path
         if self.verbose:
             print(f"saved {path}")
+
+    def on_train_interrupt(self, logs=None):
+        if not self.save_on_interrupt:
+            return
+        from ..io import save_checkpoint
+
+        snapshot = self.trainer.last_good
+        path = self.filepath.format(epoch=logs["epoch"] + 1)
+        save_checkpoint(path, self.model, self.trainer.optimizer, epoch=snapshot["epoch"],
+                        callbacks=self.trainer.callbacks, info=self.info, position=snapshot["position"])
+        self.last_saved = path
 
     def state_dict(self):
         return {"best": self.best}
@@ -239,7 +269,8 @@ class LearningRateScheduler(Callback):
     """Set the learning rate at each epoch's start: ``schedule(epoch, lr) -> new lr``.
 
     ``schedule`` may also be a :mod:`cnnlab.optim.lr_scheduler` scheduler, which
-    is stepped once per epoch.
+    is stepped once per epoch. Each epoch's change is made once, even when a run
+    resumed within that epoch begins it again; checkpoints carry the scheduler's state.
     """
 
     def __init__(self, schedule, verbose=False):
@@ -247,8 +278,16 @@ class LearningRateScheduler(Callback):
             raise TypeError(f"LearningRateScheduler: schedule must be callable or a scheduler, got {schedule!r}")
         self.schedule = schedule
         self.verbose = verbose
+        self.applied_epoch = None
+
+    def on_train_begin(self, logs=None):
+        if self.trainer.initial_epoch == 0 and self.trainer.initial_step == 0:
+            self.applied_epoch = None
 
     def on_epoch_begin(self, epoch, logs=None):
+        if epoch == self.applied_epoch:
+            return
+        self.applied_epoch = epoch
         if hasattr(self.schedule, "step"):
             if epoch > 0:
                 self.schedule.step()
@@ -259,6 +298,15 @@ class LearningRateScheduler(Callback):
             group["lr"] = lr
         if self.verbose:
             print(f"epoch {epoch + 1}: learning rate {lr:.3g}")
+
+    def state_dict(self):
+        scheduler = self.schedule.state_dict() if hasattr(self.schedule, "state_dict") else None
+        return {"applied_epoch": self.applied_epoch, "scheduler": scheduler}
+
+    def load_state_dict(self, state):
+        self.applied_epoch = state["applied_epoch"]
+        if state["scheduler"] is not None:
+            self.schedule.load_state_dict(state["scheduler"])
 
 
 class ReduceLROnPlateau(_Monitor):
@@ -271,6 +319,7 @@ class ReduceLROnPlateau(_Monitor):
             raise ValueError(f"ReduceLROnPlateau: factor must be in (0, 1), got factor={factor}")
         self.factor, self.patience, self.cooldown, self.min_lr = factor, patience, cooldown, min_lr
         self.verbose = verbose
+        self.best, self.wait, self.cooldown_left = None, 0, 0
 
     def on_train_begin(self, logs=None):
         if self.trainer.initial_epoch == 0:
@@ -304,7 +353,11 @@ class ReduceLROnPlateau(_Monitor):
 
 
 class CSVLogger(Callback):
-    """Append each epoch's logs as a CSV row (header first), flushed every epoch."""
+    """Append each epoch's logs as a CSV row (header first), flushed every epoch.
+
+    The ``epoch`` column counts from 1, as the console's ``epoch 1/5`` does, and
+    a resumed run goes on from the checkpoint's next epoch.
+    """
 
     def __init__(self, filename, separator=",", append=False):
         self.filename = os.fspath(filename)
@@ -326,7 +379,7 @@ class CSVLogger(Callback):
         if self._keys is None:
             self._keys = sorted(logs)
             self._writer.writerow(["epoch"] + self._keys)
-        self._writer.writerow([epoch] + [logs.get(key, "") for key in self._keys])
+        self._writer.writerow([epoch + 1] + [logs.get(key, "") for key in self._keys])
         self._file.flush()
 
     def on_train_end(self, logs=None):
@@ -334,7 +387,14 @@ class CSVLogger(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training as soon as a batch loss is NaN or infinite."""
+    """Stop training quietly as soon as a batch loss is NaN or infinite.
+
+    :func:`cnnlab.fit` raises :class:`DivergedError` at such a loss by default
+    (``stop_on_nonfinite=True``), without applying it; with this callback it
+    ends the run instead, returning the History, the model keeping the weights
+    from before that step. With ``stop_on_nonfinite=False`` it stops after the
+    step, as Keras's does.
+    """
 
     def on_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
@@ -366,8 +426,9 @@ class ProgressBar(Callback):
                 from tqdm.auto import tqdm
             except ImportError:
                 return
+            resumed = self.trainer.initial_step if epoch == self.trainer.initial_epoch else 0
             self._bar = tqdm(total=self.trainer.steps_per_epoch, desc=f"epoch {epoch + 1}/{self.trainer.epochs}",
-                             leave=False, unit="batch")
+                             leave=False, unit="batch", initial=resumed)
 
     def on_batch_end(self, batch, logs=None):
         if self._bar is not None:

@@ -3,12 +3,25 @@
 ``fit`` is the public entry; :class:`Trainer` underneath holds what one run
 shares (model, optimizer, loss, metrics, callbacks) so callbacks and
 checkpoints can reach it.
+
+Two ways a run ends early are exceptions, each at a step boundary: a
+non-finite loss raises :class:`DivergedError` before it is applied, and Ctrl-C
+(KeyboardInterrupt) raises :class:`TrainingInterrupted` after the model,
+optimizer, callbacks and random states are rewound to the start of the step it
+landed in, so a checkpoint saved then (``ModelCheckpoint(save_on_interrupt=True)``)
+resumes to the very weights an uninterrupted run ends on. No signal handler is
+installed: the interrupt is Python's own KeyboardInterrupt, caught and re-raised.
 """
+import copy
+import math
+import numbers
+
 import numpy as np
 
+from .. import arguments
 from .. import functional as F
 from ..data import DataLoader, TensorDataset, random_split
-from ..random import manual_seed
+from ..random import default_generator, manual_seed
 from ..runtime import process_tuning
 from ..tensor import no_grad
 from .callbacks import CallbackList, History, ProgressBar
@@ -23,6 +36,34 @@ _LOSS_ALIASES = {
     "bce_with_logits": "binary_cross_entropy_with_logits",
     "binary_cross_entropy_with_logits": "binary_cross_entropy_with_logits",
 }
+
+
+class DivergedError(FloatingPointError):
+    """Training produced a non-finite loss or weights; raised by :func:`fit` at the step where it happened.
+
+    Attributes:
+        epoch, step: where (0-based, as the callbacks count them); the message counts from 1.
+        epochs, steps: the run's epochs and steps per epoch.
+        lr: the optimizer's learning rate at that step.
+    """
+
+    def __init__(self, epoch, step, epochs, steps, what, lr):
+        self.epoch, self.step, self.epochs, self.steps, self.lr = epoch, step, epochs, steps, lr
+        super().__init__(f"training diverged at epoch {epoch + 1}/{epochs}, step {step + 1}/{steps}: {what}; "
+                         f"try a lower learning rate (this run's is {lr:g})")
+
+
+class TrainingInterrupted(KeyboardInterrupt):
+    """:func:`fit` was interrupted (Ctrl-C); the model holds the state from before the step it stopped in.
+
+    Attributes:
+        epoch, step: where a resumed run continues (0-based; step 0 is the start of the epoch).
+        epochs, steps: the run's epochs and steps per epoch.
+    """
+
+    def __init__(self, epoch, step, epochs, steps):
+        self.epoch, self.step, self.epochs, self.steps = epoch, step, epochs, steps
+        super().__init__(f"interrupted at epoch {epoch + 1}/{epochs}, step {step + 1}/{steps}")
 
 
 def resolve_loss(loss):
@@ -43,6 +84,8 @@ def make_optimizer(optimizer, model, lr=None):
     classes = {"adam": optim.Adam, "adamw": optim.AdamW, "sgd": optim.SGD, "rmsprop": optim.RMSprop}
     if not isinstance(optimizer, str) or optimizer.lower() not in classes:
         raise ValueError(f"optimizer must be an Optimizer or one of {sorted(classes)}, got optimizer={optimizer!r}")
+    if lr is not None and (isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not 0 < lr < math.inf):
+        raise arguments.refuse(ValueError, "fit", "lr", "a finite number > 0", repr(lr))
     kwargs = {} if lr is None else {"lr": lr}
     if optimizer.lower() == "sgd":
         kwargs = {"lr": 0.01 if lr is None else lr, "momentum": 0.9}
@@ -68,6 +111,9 @@ class Trainer:
         loss: a callable ``loss(outputs, targets) -> scalar Tensor`` or its name.
         metrics: names of metrics computed from outputs and targets (``'accuracy'``).
         lr: learning rate when ``optimizer`` is a name.
+
+    While :meth:`fit` runs, ``last_good`` is a copy of the state before the
+    current step (or epoch): what an interrupt or a non-finite loss rewinds to.
     """
 
     def __init__(self, model, optimizer="adam", loss="cross_entropy", metrics=("accuracy",), lr=None):
@@ -78,64 +124,109 @@ class Trainer:
         self.history = History()
         self.callbacks = []
         self.stop_training = False
-        self.initial_epoch = 0
+        self.initial_epoch = self.initial_step = 0
         self.epochs = 0
         self.steps_per_epoch = 0
         self.running = ("loss", *self.metrics)
+        self.stop_on_nonfinite = True
+        self.last_good = None
 
     def train_step(self, x, y):
-        """One optimisation step on a batch; returns (outputs, loss)."""
+        """One optimisation step on a batch; returns (outputs, loss).
+
+        With ``stop_on_nonfinite`` a non-finite loss is not applied.
+        """
         outputs = self.model(x)
         loss = self.loss(outputs, y)
+        if self.stop_on_nonfinite and not math.isfinite(loss.item()):
+            return outputs, loss
         self.optimizer.zero_grad()
         loss.backward()
         self.optimizer.step()
         return outputs, loss
 
     def fit(self, train, *, epochs=1, batch_size=32, val=None, validation_split=0.0, callbacks=(), seed=None,
-            shuffle=True, transform=None, initial_epoch=0, resume_from=None, verbose=True):
+            shuffle=True, transform=None, initial_epoch=0, resume_from=None, verbose=True, stop_on_nonfinite=True):
         """Train for ``epochs`` epochs; returns the :class:`History`. See :func:`fit`."""
-        train = as_dataset(train, "train")
-        if val is None and validation_split:
-            if not 0 < validation_split < 1:
-                raise ValueError(f"fit: validation_split must be in (0, 1), got validation_split={validation_split}")
-            n_val = max(1, int(round(len(train) * validation_split)))
-            train, val = random_split(train, [len(train) - n_val, n_val], seed=0 if seed is None else seed)
-        elif val is not None:
-            val = as_dataset(val, "val")
+        train, val = _split(as_dataset(train, "train"), val, validation_split, seed)
         loader = DataLoader(train, batch_size=batch_size, shuffle=shuffle, seed=seed, transform=transform)
         self.epochs, self.steps_per_epoch = epochs, len(loader)
+        self.stop_on_nonfinite = stop_on_nonfinite
         self.callbacks = [self.history, *callbacks] + ([ProgressBar()] if verbose else [])
         hooks = CallbackList(self.callbacks, self)
-        self.initial_epoch = initial_epoch
+        self.initial_epoch, self.initial_step, position = initial_epoch, 0, None
         if resume_from is not None:
-            from ..io import load_checkpoint
-
-            self.initial_epoch = load_checkpoint(resume_from, self.model, self.optimizer, self.callbacks)["epoch"] + 1
+            position = self._resume(resume_from, epochs)
         self.stop_training = False
         with process_tuning():
             hooks.on_train_begin()
-            logs = {}
-            for epoch in range(self.initial_epoch, epochs):
-                if seed is not None:
-                    manual_seed([seed, epoch])  # dropout masks: a pure function of (seed, epoch), so resuming matches
-                loader.set_epoch(epoch)
-                self.model.train()
-                hooks.on_epoch_begin(epoch)
-                logs = self._train_epoch(loader, hooks)
-                logs["lr"] = self.optimizer.param_groups[0]["lr"]
-                if val is not None:
-                    logs.update({f"val_{k}": v for k, v in self.evaluate(val, batch_size=max(batch_size, 256)).items()})
-                hooks.on_epoch_end(epoch, logs)
-                if self.stop_training:
-                    break
+            logs = self._epochs(loader, val, hooks, seed, position, batch_size)
             hooks.on_train_end(logs)
         return self.history
 
-    def _train_epoch(self, loader, hooks):
-        totals, seen = dict.fromkeys(self.running, 0.0), 0
-        for batch, (x, y) in enumerate(loader):
-            hooks.on_batch_begin(batch)
+    def _resume(self, path, epochs):
+        """Load the checkpoint at ``path``; returns where within an epoch it stopped, or None."""
+        from ..io import load_checkpoint
+
+        restored = load_checkpoint(path, self.model, self.optimizer, self.callbacks)
+        position = restored.get("position")
+        self.initial_epoch, self.initial_step = restored["epoch"] + 1, position["step"] if position else 0
+        if position is not None and epochs <= position["epoch"]:
+            raise arguments.refuse(ValueError, "fit", "epochs", f"more than {position['epoch']} to resume {path}, "
+                                   f"which stopped within epoch {position['epoch'] + 1}", epochs)
+        return position
+
+    def _epochs(self, loader, val, hooks, seed, position, batch_size):
+        """The epochs; on KeyboardInterrupt rewind to ``last_good``, tell the callbacks, raise TrainingInterrupted."""
+        logs = {}
+        self.last_good = self._snapshot(self.initial_epoch - 1, position)
+        try:
+            for epoch in range(self.initial_epoch, self.epochs):
+                logs = self._epoch(epoch, loader, val, hooks, seed, position, batch_size)
+                position = None
+                self.last_good = self._snapshot(epoch)
+                if self.stop_training:
+                    break
+        except KeyboardInterrupt:
+            self._rewind(self.last_good)
+            epoch, step = self.resume_point()
+            hooks.on_train_interrupt({"epoch": epoch, "step": step})
+            raise TrainingInterrupted(epoch, step, self.epochs, self.steps_per_epoch) from None
+        return logs
+
+    def _epoch(self, epoch, loader, val, hooks, seed, position, batch_size):
+        totals, seen = self._begin_epoch(epoch, loader, seed, position)
+        self.model.train()
+        hooks.on_epoch_begin(epoch)
+        logs = self._train_epoch(epoch, loader, hooks, totals, seen)
+        self._check_weights(epoch)
+        logs["lr"] = self.optimizer.param_groups[0]["lr"]
+        if val is not None:
+            logs.update({f"val_{k}": v for k, v in self.evaluate(val, batch_size=max(batch_size, 256)).items()})
+        hooks.on_epoch_end(epoch, logs)
+        return logs
+
+    def _begin_epoch(self, epoch, loader, seed, position):
+        """Seed epoch ``epoch``'s randomness, or restore it from ``position``; returns the running totals."""
+        if position is None:
+            if seed is not None:
+                manual_seed([seed, epoch])  # dropout masks: a pure function of (seed, epoch), so resuming matches
+            loader.set_epoch(epoch)
+            return dict.fromkeys(self.running, 0.0), 0
+        if set(position["totals"]) != set(self.running):
+            resumed = sorted(position["totals"])
+            raise arguments.refuse(ValueError, "fit", "metrics", f"those of the run resumed ({resumed})",
+                                   sorted(self.running))
+        default_generator().bit_generator.state = position["rng"]
+        loader.load_state_dict(position["loader"])
+        return dict(position["totals"]), position["seen"]
+
+    def _train_epoch(self, epoch, loader, hooks, totals, seen):
+        batches = iter(loader)
+        for step in range(loader.state_dict()["batch"], len(loader)):
+            self.last_good = self._snapshot(epoch - 1, self._position(epoch, step, loader, totals, seen))
+            hooks.on_batch_begin(step)
+            x, y = next(batches)
             outputs, loss = self.train_step(x, y)
             n = len(x)
             seen += n
@@ -144,10 +235,56 @@ class Trainer:
                 batch_logs[name] = metric(outputs.data, y.data)
             for key in totals:
                 totals[key] += batch_logs[key] * n
-            hooks.on_batch_end(batch, {k: totals[k] / seen for k in totals})
+            hooks.on_batch_end(step, {k: totals[k] / seen for k in totals})
+            if self.stop_on_nonfinite and not math.isfinite(batch_logs["loss"]):
+                self._diverged(epoch, step, f"the loss is {batch_logs['loss']}")
             if self.stop_training:
                 break
         return {k: v / max(seen, 1) for k, v in totals.items()}
+
+    def _diverged(self, epoch, step, what):
+        """Rewind the step not applied; raise DivergedError unless a callback (TerminateOnNaN) stopped training."""
+        stop = self.stop_training
+        self._rewind(self.last_good)
+        self.stop_training = stop
+        if not stop:
+            raise DivergedError(epoch, step, self.epochs, self.steps_per_epoch, what,
+                                self.optimizer.param_groups[0]["lr"])
+
+    def _check_weights(self, epoch):
+        """Raise DivergedError when a parameter is no longer finite, so no callback saves it."""
+        if not self.stop_on_nonfinite:
+            return
+        for name, parameter in self.model.named_parameters():
+            if not np.isfinite(parameter.data).all():
+                raise DivergedError(epoch, self.steps_per_epoch - 1, self.epochs, self.steps_per_epoch,
+                                    f"{name} is no longer finite", self.optimizer.param_groups[0]["lr"])
+
+    # ------------------------------------------------- interrupt and resume
+    def _position(self, epoch, step, loader, totals, seen):
+        """Where the run stands before ``step`` of ``epoch``: JSON-able, but for the loader's order (an array)."""
+        return {"epoch": epoch, "step": step, "loader": loader.state_dict(),
+                "rng": default_generator().bit_generator.state, "totals": dict(totals), "seen": seen}
+
+    def _snapshot(self, finished, position=None):
+        """A copy of everything a resumed run needs: weights and buffers, optimizer, callbacks, position."""
+        return {"epoch": finished, "position": position,
+                "model": {k: v.data.copy() for k, v in self.model.state_dict().items()},
+                "optimizer": self.optimizer.state_dict(),
+                "callbacks": [copy.deepcopy(c.state_dict()) for c in self.callbacks]}
+
+    def _rewind(self, snapshot):
+        self.model.load_state_dict(snapshot["model"])
+        self.optimizer.load_state_dict(snapshot["optimizer"])
+        for callback, state in zip(self.callbacks, snapshot["callbacks"]):
+            callback.load_state_dict(copy.deepcopy(state))
+        if snapshot["position"] is not None:
+            default_generator().bit_generator.state = snapshot["position"]["rng"]
+
+    def resume_point(self):
+        """``(epoch, step)`` where a run resumed from ``last_good`` continues (0-based)."""
+        position = self.last_good["position"]
+        return (self.last_good["epoch"] + 1, 0) if position is None else (position["epoch"], position["step"])
 
     def evaluate(self, data, batch_size=256, transform=None):
         """Mean loss and metrics over ``data`` in eval mode, without gradients."""
@@ -169,9 +306,29 @@ class Trainer:
         return {k: v / max(seen, 1) for k, v in totals.items()}
 
 
+def _split(train, val, validation_split, seed):
+    """``(train, val)``: ``val`` as a Dataset, or a ``validation_split`` fraction held out of ``train``; never empty."""
+    if len(train) == 0:
+        raise arguments.refuse(ValueError, "fit", "train", "a dataset of at least one sample", "an empty dataset")
+    if val is None and validation_split:
+        if not 0 < validation_split < 1:
+            raise ValueError(f"fit: validation_split must be in (0, 1), got validation_split={validation_split}")
+        n_val = max(1, int(round(len(train) * validation_split)))
+        if n_val >= len(train):
+            raise arguments.refuse(ValueError, "fit", "validation_split", f"small enough to keep some of the "
+                                   f"{len(train)} samples for training", validation_split)
+        return random_split(train, [len(train) - n_val, n_val], seed=0 if seed is None else seed)
+    if val is None:
+        return train, None
+    val = as_dataset(val, "val")
+    if len(val) == 0:
+        raise arguments.refuse(ValueError, "fit", "val", "a dataset of at least one sample", "an empty dataset")
+    return train, val
+
+
 def fit(model, train, *, epochs=1, batch_size=32, optimizer="adam", loss="cross_entropy", lr=None, val=None,
         validation_split=0.0, metrics=("accuracy",), callbacks=(), seed=None, shuffle=True, transform=None,
-        initial_epoch=0, resume_from=None, verbose=True):
+        initial_epoch=0, resume_from=None, verbose=True, stop_on_nonfinite=True):
     """Train ``model`` on ``train`` and return its :class:`History`, as Keras's ``Model.fit``.
 
     Args:
@@ -193,8 +350,18 @@ def fit(model, train, *, epochs=1, batch_size=32, optimizer="adam", loss="cross_
         transform: batch transform for training inputs (augmentation).
         initial_epoch: the epoch to start at.
         resume_from: a checkpoint written by :class:`ModelCheckpoint`; restores the
-            weights, optimizer, history and callback states, and continues after its epoch.
+            weights, optimizer, history and callback states, and continues after its epoch,
+            or from the very step where an interrupted run stopped.
         verbose: print a line per epoch (and a progress bar on a terminal).
+        stop_on_nonfinite: at the first NaN or infinite loss, do not apply it and raise
+            :class:`DivergedError` naming the epoch and step (the model keeps the weights
+            from before that step; a ``TerminateOnNaN`` callback turns the error into a
+            quiet stop). False trains on, as Keras does.
+
+    Raises:
+        DivergedError: the loss (or, at an epoch's end, a weight) is no longer finite.
+        TrainingInterrupted: Ctrl-C; everything is rewound to the start of the step it
+            landed in and ``ModelCheckpoint(..., save_on_interrupt=True)`` has saved it.
 
     >>> history = cnnlab.fit(model, (x, y), epochs=3, batch_size=64, optimizer="adam",
     ...                      loss="cross_entropy", validation_split=0.1, seed=0)
@@ -203,7 +370,8 @@ def fit(model, train, *, epochs=1, batch_size=32, optimizer="adam", loss="cross_
     trainer = Trainer(model, optimizer, loss, metrics, lr=lr)
     return trainer.fit(train, epochs=epochs, batch_size=batch_size, val=val, validation_split=validation_split,
                        callbacks=callbacks, seed=seed, shuffle=shuffle, transform=transform,
-                       initial_epoch=initial_epoch, resume_from=resume_from, verbose=verbose)
+                       initial_epoch=initial_epoch, resume_from=resume_from, verbose=verbose,
+                       stop_on_nonfinite=stop_on_nonfinite)
 
 
 def evaluate(model, data, *, loss="cross_entropy", metrics=("accuracy",), batch_size=256, transform=None):

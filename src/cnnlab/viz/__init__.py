@@ -3,14 +3,16 @@
 The plotting functions use matplotlib's object-oriented API (``Figure``, no
 pyplot), so they change no global backend and are safe in threads. Names load
 lazily: ``import cnnlab.viz`` works without matplotlib, and importing a plot
-function raises ImportError when matplotlib is missing, which callers use to
-skip plots (``pip install 'cnnlab[viz]'``). :func:`feature_maps` is pure NumPy.
+function raises ImportError when matplotlib is missing. Commands ask
+:func:`plots_unavailable` first and skip a plot, or stop, with its one line.
+:func:`feature_maps` is pure NumPy.
 
 >>> from cnnlab.viz import plot_kernels, plot_feature_maps
 >>> plot_kernels(model, "kernels.png")
 >>> plot_feature_maps(model, digit, "features.png")
 """
 import importlib
+import importlib.util
 
 _EXPORTS = {
     "save_figure": "figure", "plot_history": "curves", "plot_lr_finder": "curves", "plot_kernels": "kernels",
@@ -19,7 +21,18 @@ _EXPORTS = {
 }
 
 __all__ = ["confusion_matrix", "feature_maps", "plot_confusion", "plot_feature_maps", "plot_history", "plot_kernels",
-           "plot_lr_finder", "plot_misclassified", "save_figure"]
+           "plot_lr_finder", "plot_misclassified", "plots_unavailable", "save_figure"]
+
+
+def plots_unavailable():
+    """Why plots cannot be drawn here, as one line naming what to install; None when matplotlib is installed.
+
+    >>> plots_unavailable()   # on an install without the viz extra
+    "plots need matplotlib, which is not installed: pip install 'cnnlab[viz]'"
+    """
+    if importlib.util.find_spec("matplotlib") is None:
+        return "plots need matplotlib, which is not installed: pip install 'cnnlab[viz]'"
+    return None
 
 
 def __getattr__(name):

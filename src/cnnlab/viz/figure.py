@@ -1,10 +1,15 @@
 """What every plot shares: a pyplot-free Figure, atomic PNG writes and image mosaics."""
+import contextlib
 import io
 
+import matplotlib
 import numpy as np
 from matplotlib.figure import Figure
 
 from ..io import atomic_write
+
+# What matplotlib would fill with the time of writing: left out, so the same plot gives the same bytes.
+_NO_DATES = {"pdf": {"CreationDate": None}, "svg": {"Date": None}}
 
 
 def new_figure(width, height):
@@ -13,9 +18,16 @@ def new_figure(width, height):
 
 
 def save_figure(figure, path, dpi=120):
-    """Write ``figure`` to ``path`` (format from its extension) atomically, then close it if pyplot owns it."""
+    """Write ``figure`` to ``path`` (format from its extension) atomically, then close it if pyplot owns it.
+
+    The same figure gives the same bytes: no dates in PDF or SVG files, and SVG
+    element ids drawn from a fixed salt instead of a random one.
+    """
+    fmt = str(path).rsplit(".", 1)[-1].lower()
     buffer = io.BytesIO()
-    figure.savefig(buffer, format=str(path).rsplit(".", 1)[-1].lower(), dpi=dpi, bbox_inches="tight")
+    salt = matplotlib.rc_context({"svg.hashsalt": "cnnlab"}) if fmt == "svg" else contextlib.nullcontext()
+    with salt:
+        figure.savefig(buffer, format=fmt, dpi=dpi, bbox_inches="tight", metadata=_NO_DATES.get(fmt))
     if figure.canvas.manager is not None:  # made by pyplot: release it
         import matplotlib.pyplot as plt
 
