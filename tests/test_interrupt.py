@@ -1,10 +1,13 @@
-"""Ctrl-C keeps the work: fit rewinds to a step boundary, saves where it stopped, a resumed run ends bit-identical."""
+"""Ctrl-C keeps the work: fit stops at the next step boundary, saves where it stopped, a resumed run ends bit-identical.
+
+The tests press Ctrl-C for real, ``signal.raise_signal(SIGINT)`` in a callback or
+in the middle of an optimizer step, so they go through fit's own handler.
+"""
 import os
 import shlex
 import signal
 import subprocess
 import sys
-import time
 
 import numpy as np
 import pytest
@@ -42,8 +45,12 @@ def assert_same_weights(a, b):
         assert np.array_equal(a[key], b[key]), key
 
 
+def ctrl_c():
+    signal.raise_signal(signal.SIGINT)
+
+
 class InterruptAt(Callback):
-    """Raise KeyboardInterrupt, as Ctrl-C would, in ``hook`` at (``epoch``, ``step``)."""
+    """Press Ctrl-C in ``hook`` at (``epoch``, ``step``)."""
 
     def __init__(self, hook, epoch, step=None):
         self.hook, self.at, self.epoch = hook, (epoch, step), None
@@ -64,11 +71,11 @@ class InterruptAt(Callback):
     def _maybe(self, hook, step):
         if hook == self.hook and (self.epoch, step) == self.at:
             self.at = None  # once
-            raise KeyboardInterrupt
+            ctrl_c()
 
 
 class InterruptingSGD(cnnlab.optim.SGD):
-    """SGD that is interrupted halfway through its ``n``-th step: some parameters updated, the others not."""
+    """SGD that gets a Ctrl-C halfway through its ``n``-th step: some parameters updated, the others not yet."""
 
     def __init__(self, params, n, **kwargs):
         super().__init__(params, **kwargs)
@@ -78,7 +85,7 @@ class InterruptingSGD(cnnlab.optim.SGD):
         super()._update(param, grad, state, group)
         self.updates += 1
         if self.updates == (self.n - 1) * 6 + 4:  # 6 parameter tensors: interrupted after the 4th of step n
-            raise KeyboardInterrupt
+            ctrl_c()
 
 
 DATA = blobs()
@@ -114,11 +121,10 @@ def interrupt_and_resume(tmp_path, callbacks=(), interrupt_at=None, **overrides)
 
 
 @pytest.mark.parametrize("hook,epoch,step,expected", [
-    ("on_batch_end", 1, 4, (1, 4)),     # the step was applied, then undone: it runs again on resuming
-    ("on_batch_begin", 0, 0, (0, 0)),
-    ("on_batch_end", 2, 9, (2, 9)),     # the last step of the last epoch
-    ("on_epoch_end", 1, None, (1, 9)),  # during the epoch's end: its last step runs again
-    ("on_epoch_begin", 2, None, (2, 0)),
+    ("on_batch_end", 1, 4, (1, 5)),     # the step is kept: the run stops before the next one
+    ("on_batch_begin", 0, 0, (0, 1)),   # the step goes on to its end first
+    ("on_epoch_end", 1, None, (2, 0)),  # the epoch's end (validation, checkpoints) is finished first
+    ("on_epoch_begin", 2, None, (2, 1)),
 ])
 def test_an_interrupt_resumes_to_the_uninterrupted_weights(tmp_path, uninterrupted, hook, epoch, step, expected):
     stopped, resumed, history = interrupt_and_resume(tmp_path, [InterruptAt(hook, epoch, step)])
@@ -127,27 +133,47 @@ def test_an_interrupt_resumes_to_the_uninterrupted_weights(tmp_path, uninterrupt
     assert history == uninterrupted[1]  # the interrupted epoch's running loss and accuracy were saved too
 
 
-def test_an_interrupt_inside_the_optimizer_step_is_rewound(tmp_path, uninterrupted):
+def test_an_interrupt_inside_the_optimizer_step_lets_the_step_finish(tmp_path, uninterrupted):
     stopped, resumed, history = interrupt_and_resume(tmp_path, interrupt_at=13)
-    assert (stopped.epoch, stopped.step) == (1, 2)  # 10 steps per epoch: the 13th is epoch 1's third
-    assert str(stopped) == "interrupted at epoch 2/3, step 3/10"
+    assert (stopped.epoch, stopped.step) == (1, 3)  # 10 steps per epoch: the 13th is epoch 1's third
+    assert str(stopped) == "interrupted at epoch 2/3, step 4/10"
     assert_same_weights(resumed, uninterrupted[0])
     assert history == uninterrupted[1]
 
 
-def test_the_interrupted_model_holds_the_state_before_the_step(tmp_path):
+def test_an_interrupt_after_the_last_step_lets_the_run_finish(uninterrupted):
     model = small_net()
-    optimizer = cnnlab.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
-    with pytest.raises(TrainingInterrupted):
-        train(model, optimizer, [InterruptAt("on_batch_end", 0, 3)])
-    expected = small_net()  # interrupted before step 3 rather than after it
-    reference = cnnlab.optim.SGD(expected.parameters(), lr=0.05, momentum=0.9)
-    with pytest.raises(TrainingInterrupted):
-        train(expected, reference, [InterruptAt("on_batch_begin", 0, 3)])
-    assert_same_weights(weights(model), weights(expected))
-    assert optimizer.state_dict()["state"].keys() == reference.state_dict()["state"].keys()
-    for index, state in optimizer.state_dict()["state"].items():
-        assert np.array_equal(state["momentum_buffer"], reference.state_dict()["state"][index]["momentum_buffer"])
+    history = train(model, sgd(model), [InterruptAt("on_batch_end", 2, 9)])
+    assert_same_weights(weights(model), uninterrupted[0])
+    assert history.history == uninterrupted[1]
+
+
+def test_a_second_ctrl_c_interrupts_at_once_and_the_handler_is_restored():
+    class Twice(Callback):
+        def on_batch_begin(self, batch, logs=None):
+            ctrl_c()
+            ctrl_c()
+
+    model = small_net()
+    with pytest.raises(KeyboardInterrupt) as stopped:
+        train(model, sgd(model), [Twice()])
+    assert not isinstance(stopped.value, TrainingInterrupted)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+
+
+def test_the_interrupted_model_holds_the_steps_taken(tmp_path):
+    runs = []
+    for hook, step in (("on_batch_end", 3), ("on_batch_begin", 3)):  # both stop before step 4
+        model = small_net()
+        optimizer = cnnlab.optim.SGD(model.parameters(), lr=0.05, momentum=0.9)
+        with pytest.raises(TrainingInterrupted) as stopped:
+            train(model, optimizer, [InterruptAt(hook, 0, step)])
+        assert (stopped.value.epoch, stopped.value.step) == (0, 4)
+        runs.append((weights(model), optimizer.state_dict()["state"]))
+    assert_same_weights(runs[0][0], runs[1][0])
+    assert runs[0][1].keys() == runs[1][1].keys()
+    for index, state in runs[0][1].items():
+        assert np.array_equal(state["momentum_buffer"], runs[1][1][index]["momentum_buffer"])
 
 
 def test_without_a_seed_a_mid_epoch_resume_is_still_exact(tmp_path):
@@ -238,7 +264,6 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_ends_bit_identical(tmp_path):
     for line in process.stdout:  # the console's line at the end of epoch 1: the interrupt lands in epoch 2
         if line.startswith("epoch 1/2:"):
             break
-    time.sleep(0.5)
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err

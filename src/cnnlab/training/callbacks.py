@@ -6,8 +6,8 @@ Every hook is a no-op by default. The trainer hands each callback itself
 an instance can be reused, and callbacks whose state matters for resuming
 (``EarlyStopping``, ``ReduceLROnPlateau``) save it in checkpoints through
 ``state_dict``/``load_state_dict``. When Ctrl-C interrupts :func:`cnnlab.fit`,
-``on_train_interrupt`` runs (after the trainer has rewound to the start of the
-step it stopped in) instead of ``on_train_end``.
+``on_train_interrupt`` runs (at the boundary between two steps where the
+trainer stopped) instead of ``on_train_end``.
 """
 import csv
 import math
@@ -252,10 +252,10 @@ class ModelCheckpoint(_Monitor):
             return
         from ..io import save_checkpoint
 
-        snapshot = self.trainer.last_good
+        stopped = self.trainer.interrupted_at
         path = self.filepath.format(epoch=logs["epoch"] + 1)
-        save_checkpoint(path, self.model, self.trainer.optimizer, epoch=snapshot["epoch"],
-                        callbacks=self.trainer.callbacks, info=self.info, position=snapshot["position"])
+        save_checkpoint(path, self.model, self.trainer.optimizer, epoch=stopped["epoch"],
+                        callbacks=self.trainer.callbacks, info=self.info, position=stopped["position"])
         self.last_saved = path
 
     def state_dict(self):

@@ -6,15 +6,19 @@ checkpoints can reach it.
 
 Two ways a run ends early are exceptions, each at a step boundary: a
 non-finite loss raises :class:`DivergedError` before it is applied, and Ctrl-C
-(KeyboardInterrupt) raises :class:`TrainingInterrupted` after the model,
-optimizer, callbacks and random states are rewound to the start of the step it
-landed in, so a checkpoint saved then (``ModelCheckpoint(save_on_interrupt=True)``)
-resumes to the very weights an uninterrupted run ends on. No signal handler is
-installed: the interrupt is Python's own KeyboardInterrupt, caught and re-raised.
+raises :class:`TrainingInterrupted` at the next boundary between two steps,
+where the model, optimizer, callbacks and random states describe exactly the
+steps taken, so a checkpoint saved then (``ModelCheckpoint(save_on_interrupt=True)``)
+resumes to the very weights an uninterrupted run ends on. For that, while
+``fit`` runs in the main thread of a process whose SIGINT handler is Python's
+default, Ctrl-C only sets a flag that the loop reads between steps (a second
+Ctrl-C interrupts at once); the previous handler is back when ``fit`` returns.
+Nothing is copied per step, so this costs the loop nothing.
 """
-import copy
 import math
 import numbers
+import signal
+import threading
 
 import numpy as np
 
@@ -112,8 +116,8 @@ class Trainer:
         metrics: names of metrics computed from outputs and targets (``'accuracy'``).
         lr: learning rate when ``optimizer`` is a name.
 
-    While :meth:`fit` runs, ``last_good`` is a copy of the state before the
-    current step (or epoch): what an interrupt or a non-finite loss rewinds to.
+    After a Ctrl-C, ``interrupted_at`` is ``{'epoch': last finished epoch,
+    'position': where within the next one, or None}``, what a checkpoint records.
     """
 
     def __init__(self, model, optimizer="adam", loss="cross_entropy", metrics=("accuracy",), lr=None):
@@ -129,7 +133,8 @@ class Trainer:
         self.steps_per_epoch = 0
         self.running = ("loss", *self.metrics)
         self.stop_on_nonfinite = True
-        self.last_good = None
+        self.interrupted_at = None
+        self._interrupt = _DeferredInterrupt()
 
     def train_step(self, x, y):
         """One optimisation step on a batch; returns (outputs, loss).
@@ -177,24 +182,28 @@ class Trainer:
         return position
 
     def _epochs(self, loader, val, hooks, seed, position, batch_size):
-        """The epochs; on KeyboardInterrupt rewind to ``last_good``, tell the callbacks, raise TrainingInterrupted."""
+        """The epochs; at a Ctrl-C, tell the callbacks where the run stands and raise TrainingInterrupted."""
         logs = {}
-        self.last_good = self._snapshot(self.initial_epoch - 1, position)
-        try:
+        with _DeferredInterrupt() as self._interrupt:
             for epoch in range(self.initial_epoch, self.epochs):
                 logs = self._epoch(epoch, loader, val, hooks, seed, position, batch_size)
                 position = None
-                self.last_good = self._snapshot(epoch)
                 if self.stop_training:
                     break
-        except KeyboardInterrupt:
-            self._rewind(self.last_good)
-            epoch, step = self.resume_point()
-            hooks.on_train_interrupt({"epoch": epoch, "step": step})
-            raise TrainingInterrupted(epoch, step, self.epochs, self.steps_per_epoch) from None
         return logs
 
+    def _stop_if_interrupted(self, hooks, finished, position):
+        """Between two steps: on a pending Ctrl-C, save through ``on_train_interrupt`` and raise."""
+        if not self._interrupt.requested:
+            return
+        self.interrupted_at = {"epoch": finished, "position": position}
+        epoch, step = (finished + 1, 0) if position is None else (position["epoch"], position["step"])
+        hooks.on_train_interrupt({"epoch": epoch, "step": step})
+        raise TrainingInterrupted(epoch, step, self.epochs, self.steps_per_epoch)
+
     def _epoch(self, epoch, loader, val, hooks, seed, position, batch_size):
+        if position is None:
+            self._stop_if_interrupted(hooks, epoch - 1, None)
         totals, seen = self._begin_epoch(epoch, loader, seed, position)
         self.model.train()
         hooks.on_epoch_begin(epoch)
@@ -224,9 +233,11 @@ class Trainer:
     def _train_epoch(self, epoch, loader, hooks, totals, seen):
         batches = iter(loader)
         for step in range(loader.state_dict()["batch"], len(loader)):
-            self.last_good = self._snapshot(epoch - 1, self._position(epoch, step, loader, totals, seen))
+            if step > 0 or seen:
+                self._stop_if_interrupted(hooks, epoch - 1, self._position(epoch, step, loader, totals, seen))
             hooks.on_batch_begin(step)
             x, y = next(batches)
+            buffers = self._buffers() if self.stop_on_nonfinite else None
             outputs, loss = self.train_step(x, y)
             n = len(x)
             seen += n
@@ -237,17 +248,23 @@ class Trainer:
                 totals[key] += batch_logs[key] * n
             hooks.on_batch_end(step, {k: totals[k] / seen for k in totals})
             if self.stop_on_nonfinite and not math.isfinite(batch_logs["loss"]):
-                self._diverged(epoch, step, f"the loss is {batch_logs['loss']}")
+                self._diverged(epoch, step, f"the loss is {batch_logs['loss']}", buffers)
             if self.stop_training:
                 break
         return {k: v / max(seen, 1) for k, v in totals.items()}
 
-    def _diverged(self, epoch, step, what):
-        """Rewind the step not applied; raise DivergedError unless a callback (TerminateOnNaN) stopped training."""
-        stop = self.stop_training
-        self._rewind(self.last_good)
-        self.stop_training = stop
-        if not stop:
+    def _buffers(self):
+        """Copies of the model's buffers (batch-norm statistics), which a forward pass in training mode moves."""
+        return [(buffer, buffer.data.copy()) for buffer in self.model.buffers()]
+
+    def _diverged(self, epoch, step, what, buffers):
+        """Undo the forward pass's buffer updates; raise DivergedError unless a callback (TerminateOnNaN) stopped training.
+
+        The parameters and optimizer are untouched: :meth:`train_step` does not apply a non-finite loss.
+        """
+        for buffer, saved in buffers:
+            buffer.data[...] = saved
+        if not self.stop_training:
             raise DivergedError(epoch, step, self.epochs, self.steps_per_epoch, what,
                                 self.optimizer.param_groups[0]["lr"])
 
@@ -265,26 +282,6 @@ class Trainer:
         """Where the run stands before ``step`` of ``epoch``: JSON-able, but for the loader's order (an array)."""
         return {"epoch": epoch, "step": step, "loader": loader.state_dict(),
                 "rng": default_generator().bit_generator.state, "totals": dict(totals), "seen": seen}
-
-    def _snapshot(self, finished, position=None):
-        """A copy of everything a resumed run needs: weights and buffers, optimizer, callbacks, position."""
-        return {"epoch": finished, "position": position,
-                "model": {k: v.data.copy() for k, v in self.model.state_dict().items()},
-                "optimizer": self.optimizer.state_dict(),
-                "callbacks": [copy.deepcopy(c.state_dict()) for c in self.callbacks]}
-
-    def _rewind(self, snapshot):
-        self.model.load_state_dict(snapshot["model"])
-        self.optimizer.load_state_dict(snapshot["optimizer"])
-        for callback, state in zip(self.callbacks, snapshot["callbacks"]):
-            callback.load_state_dict(copy.deepcopy(state))
-        if snapshot["position"] is not None:
-            default_generator().bit_generator.state = snapshot["position"]["rng"]
-
-    def resume_point(self):
-        """``(epoch, step)`` where a run resumed from ``last_good`` continues (0-based)."""
-        position = self.last_good["position"]
-        return (self.last_good["epoch"] + 1, 0) if position is None else (position["epoch"], position["step"])
 
     def evaluate(self, data, batch_size=256, transform=None):
         """Mean loss and metrics over ``data`` in eval mode, without gradients."""
@@ -304,6 +301,30 @@ class Trainer:
         finally:
             self.model.train(was_training)
         return {k: v / max(seen, 1) for k, v in totals.items()}
+
+
+class _DeferredInterrupt:
+    """While entered (main thread, default handler only), Ctrl-C sets ``requested``; a second one interrupts at once."""
+
+    def __init__(self):
+        self.requested, self._previous = False, None
+
+    def __enter__(self):
+        self.requested = False
+        if threading.current_thread() is threading.main_thread() and \
+                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
+            self._previous = signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def __exit__(self, *exc):
+        if self._previous is not None:
+            signal.signal(signal.SIGINT, self._previous)
+            self._previous = None
+
+    def _handle(self, signum, frame):
+        if self.requested:
+            raise KeyboardInterrupt
+        self.requested = True
 
 
 def _split(train, val, validation_split, seed):
