@@ -41,11 +41,11 @@ def gradcheck(fn, *arrays, eps=1e-6, rtol=1e-5, seed=0):
     arrays = [np.ascontiguousarray(a, dtype=np.float64) if np.asarray(a).dtype.kind == "f" else np.asarray(a)
               for a in arrays]
     tensors = [cnnlab.Tensor(a, requires_grad=a.dtype.kind == "f") for a in arrays]
-    outs = [o for o in _outputs(fn(*tensors)) if isinstance(o, cnnlab.Tensor) and o.data.dtype.kind == "f"]
+    outs = [o for o in _outputs(fn(*tensors)) if isinstance(o, cnnlab.Tensor) and o.array.dtype.kind == "f"]
     weights = [rng.standard_normal(o.shape) for o in outs]
 
     def objective(*inputs):
-        return sum(float((o.data * w).sum()) for o, w in zip(_outputs(fn(*inputs)), weights))
+        return sum(float((o.array * w).sum()) for o, w in zip(_outputs(fn(*inputs)), weights))
 
     total = None
     for o, w in zip(outs, weights):
@@ -60,10 +60,10 @@ def gradcheck(fn, *arrays, eps=1e-6, rtol=1e-5, seed=0):
         for j in range(arrays[i].size):
             plus = [cnnlab.Tensor(a) for a in arrays]
             minus = [cnnlab.Tensor(a) for a in arrays]
-            plus[i].data = arrays[i].copy()
-            minus[i].data = arrays[i].copy()
-            plus[i].data.reshape(-1)[j] += eps
-            minus[i].data.reshape(-1)[j] -= eps
+            plus[i].array = arrays[i].copy()
+            minus[i].array = arrays[i].copy()
+            plus[i].array.reshape(-1)[j] += eps
+            minus[i].array.reshape(-1)[j] -= eps
             flat[j] = (objective(*plus) - objective(*minus)) / (2 * eps)
         analytic = np.zeros_like(arrays[i]) if t.grad is None else np.asarray(t.grad)
         assert_close(analytic, numeric, rtol)
@@ -84,7 +84,7 @@ def check_op(ours, theirs, *arrays, dtype=np.float32, rtol=None, grad=True, seed
     ours_out, theirs_out = _outputs(ours(*ours_in)), _outputs(theirs(*theirs_in))
     assert len(ours_out) == len(theirs_out)
     for o, t in zip(ours_out, theirs_out):
-        assert_close(o.data, t.detach().numpy(), rtol)
+        assert_close(o.array, t.detach().numpy(), rtol)
     if not grad:
         return
     rng = np.random.default_rng(seed)

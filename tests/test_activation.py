@@ -60,7 +60,7 @@ SCALAR = {
 def test_elementwise_matches_scalar_loop(name, kwargs):
     x = np.linspace(-8, 8, 161)
     expected = np.array([SCALAR[name](v, **kwargs) for v in x])
-    assert_close(getattr(F, name)(Tensor(x), **kwargs).data, expected, 1e-12)
+    assert_close(getattr(F, name)(Tensor(x), **kwargs).array, expected, 1e-12)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -99,7 +99,7 @@ def test_elementwise_gradcheck(name, kwargs, shape, rng):
 def test_elementwise_keeps_float32(name, kwargs, rng):
     x = Tensor(rng.standard_normal((3, 4)).astype(np.float32), requires_grad=True)
     out = getattr(F, name)(x, **kwargs)
-    (grad,) = out._backward(np.ones_like(out.data))
+    (grad,) = out._backward(np.ones_like(out.array))
     assert out.dtype == np.float32 and grad.dtype == np.float32
 
 
@@ -110,9 +110,9 @@ def test_relu_keeps_integers():
 def test_tensor_methods_match_functional(rng):
     x = Tensor(rng.standard_normal((3, 4)))
     for method, expected in [("relu", F.relu(x)), ("sigmoid", F.sigmoid(x)), ("tanh", F.tanh(x))]:
-        np.testing.assert_array_equal(getattr(x, method)().data, expected.data)
-    np.testing.assert_array_equal(x.softmax(0).data, F.softmax(x, 0).data)
-    np.testing.assert_array_equal(x.log_softmax(dim=-1).data, F.log_softmax(x, -1).data)
+        np.testing.assert_array_equal(getattr(x, method)().array, expected.array)
+    np.testing.assert_array_equal(x.softmax(0).array, F.softmax(x, 0).array)
+    np.testing.assert_array_equal(x.log_softmax(dim=-1).array, F.log_softmax(x, -1).array)
 
 
 @pytest.mark.parametrize("name, args, fragments", [
@@ -181,8 +181,8 @@ SOFTMAX_CASES = [((5,), 0), ((5,), -1), ((3, 4), 0), ((3, 4), 1), ((3, 4), -1), 
 @pytest.mark.parametrize("shape, dim", SOFTMAX_CASES)
 def test_softmax_matches_loop(shape, dim, rng):
     x = rng.standard_normal(shape)
-    assert_close(F.softmax(Tensor(x), dim).data, naive_softmax(x, dim) if shape else np.ones(()), 1e-12)
-    assert_close(F.log_softmax(Tensor(x), dim).data, np.log(naive_softmax(x, dim)) if shape else np.zeros(()), 1e-12)
+    assert_close(F.softmax(Tensor(x), dim).array, naive_softmax(x, dim) if shape else np.ones(()), 1e-12)
+    assert_close(F.log_softmax(Tensor(x), dim).array, np.log(naive_softmax(x, dim)) if shape else np.zeros(()), 1e-12)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -200,7 +200,7 @@ def test_softmax_matches_torch(name, shape, dim, dtype, rng):
 def test_softmax_large_values_do_not_overflow(name, dim, dtype):
     x = np.array([[1000.0, 1001.0, 999.0], [-1000.0, -1e4, 0.0], [1e4, 1e4, -1e4]])
     out = getattr(F, name)(Tensor(x.astype(dtype)), dim)
-    assert np.isfinite(out.data).all() and out.dtype == dtype
+    assert np.isfinite(out.array).all() and out.dtype == dtype
     check_op(lambda t: getattr(F, name)(t, dim), lambda t: getattr(TF, name)(t, dim), x, dtype=dtype)
 
 
@@ -243,7 +243,7 @@ def test_linear_matches_loop(shape, with_bias, rng):
     x, w, b = rng.standard_normal(shape), rng.standard_normal((5, 4)), rng.standard_normal(5)
     b = b if with_bias else None
     out = F.linear(Tensor(x), Tensor(w), None if b is None else Tensor(b))
-    assert_close(out.data, naive_linear(x, w, b), 1e-12)
+    assert_close(out.array, naive_linear(x, w, b), 1e-12)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -265,7 +265,7 @@ def test_linear_keeps_float32(rng):
     x, w, b = (Tensor(rng.standard_normal(s).astype(np.float32), requires_grad=True) for s in [(2, 4), (3, 4), (3,)])
     out = F.linear(x, w, b)
     assert out.dtype == np.float32
-    assert all(g.dtype == np.float32 for g in out._backward(np.ones_like(out.data)))
+    assert all(g.dtype == np.float32 for g in out._backward(np.ones_like(out.array)))
 
 
 def test_linear_errors():
@@ -320,8 +320,8 @@ def test_one_hot_matches_torch_and_loop(shape, num_classes, rng):
     out = F.one_hot(Tensor(labels), num_classes)
     expected = TF.one_hot(torch.tensor(labels), num_classes).numpy()
     assert out.dtype == np.int64 and not out.requires_grad
-    np.testing.assert_array_equal(out.data, expected)
-    np.testing.assert_array_equal(out.data, naive_one_hot(labels, expected.shape[-1]))
+    np.testing.assert_array_equal(out.array, expected)
+    np.testing.assert_array_equal(out.array, naive_one_hot(labels, expected.shape[-1]))
 
 
 def test_one_hot_errors():
@@ -342,18 +342,18 @@ def test_dropout_is_reproducible_with_a_seed(rng):
     x = Tensor(rng.standard_normal((4, 50)))
     a = F.dropout(x, 0.3, generator=np.random.default_rng(7))
     b = F.dropout(x, 0.3, generator=np.random.default_rng(7))
-    np.testing.assert_array_equal(a.data, b.data)
+    np.testing.assert_array_equal(a.array, b.array)
     cnnlab.manual_seed(11)
     c = F.dropout(x, 0.3)
     cnnlab.manual_seed(11)
-    np.testing.assert_array_equal(c.data, F.dropout(x, 0.3).data)
-    assert not np.array_equal(a.data, F.dropout(x, 0.3, generator=np.random.default_rng(8)).data)
+    np.testing.assert_array_equal(c.array, F.dropout(x, 0.3).array)
+    assert not np.array_equal(a.array, F.dropout(x, 0.3, generator=np.random.default_rng(8)).array)
 
 
 @pytest.mark.parametrize("p", [0.1, 0.5, 0.9])
 def test_dropout_preserves_the_mean(p):
     n = 200_000
-    out = F.dropout(cnnlab.ones(n), p, generator=np.random.default_rng(1)).data
+    out = F.dropout(cnnlab.ones(n), p, generator=np.random.default_rng(1)).array
     assert set(np.unique(out)) <= {0.0, np.float32(1 / (1 - p))}
     # each element is 0 or 1/(1-p): mean 1, standard deviation sqrt(p / (1 - p)); allow 5 sigma
     assert abs(out.mean() - 1) < 5 * math.sqrt(p / (1 - p) / n)
@@ -366,9 +366,9 @@ def test_dropout_backward_uses_the_forward_mask(p, rng):
     out = F.dropout(x, p, generator=np.random.default_rng(3))
     upstream = rng.standard_normal(out.shape)
     out.backward(upstream)
-    mask = out.data / x.data  # 0 or 1/(1-p) at each element
+    mask = out.array / x.array  # 0 or 1/(1-p) at each element
     np.testing.assert_allclose(np.unique(mask.round(12)), [0, 1 / (1 - p)])
-    np.testing.assert_allclose(x.grad.data, upstream * mask, rtol=1e-12)
+    np.testing.assert_allclose(x.grad.array, upstream * mask, rtol=1e-12)
 
 
 def test_dropout_gradcheck(rng):
@@ -382,15 +382,15 @@ def test_dropout_identity_and_extremes(rng):
     assert F.dropout(x, 0.0) is x
     assert F.dropout2d(Tensor(np.ones((1, 2, 3))), 0.5, training=False).shape == (1, 2, 3)
     zeros = F.dropout(x, 1.0)
-    assert zeros.dtype == np.float32 and not zeros.data.any()
+    assert zeros.dtype == np.float32 and not zeros.array.any()
     zeros.backward(np.ones((3, 4)))
-    assert not x.grad.data.any()
+    assert not x.grad.array.any()
     assert F.dropout(x, 0.5).dtype == np.float32
 
 
 @pytest.mark.parametrize("shape", [(4, 6, 3, 3), (4, 6, 5)])
 def test_dropout2d_drops_whole_channels(shape):
-    out = F.dropout2d(cnnlab.ones(*shape), 0.5, generator=np.random.default_rng(2)).data
+    out = F.dropout2d(cnnlab.ones(*shape), 0.5, generator=np.random.default_rng(2)).array
     per_channel = out.reshape(shape[0], shape[1], -1)
     assert (per_channel == per_channel[..., :1]).all()
     assert set(np.unique(per_channel)) == {0.0, 2.0}

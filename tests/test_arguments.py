@@ -75,7 +75,7 @@ def test_int_tuple_and_list_are_accepted_and_agree_in_functional_ops(where, form
     n, call = FUNCTIONAL_WINDOWS[where]
     stride, padding = {"int": (2, 1), "tuple": ((2,) * n, (1,) * n), "list": ([2] * n, [1] * n)}[form]
     x = cnnlab.randn(1, 2, *([6] * n))
-    np.testing.assert_array_equal(call(x, stride=stride, padding=padding).data, call(x, stride=2, padding=1).data)
+    np.testing.assert_array_equal(call(x, stride=stride, padding=padding).array, call(x, stride=2, padding=1).array)
 
 
 @pytest.mark.parametrize("where", list(LAYER_WINDOWS))
@@ -164,7 +164,7 @@ def test_ndarray_tensor_arguments_are_refused_with_one_message(name):
     call = NDARRAY_CALLS.get(name, lambda w: F.affine_grid(w(cnnlab.zeros(1, 2, 3)), (1, 1, 2, 2)))
     call(lambda t: t)   # the same call with a Tensor is accepted
     with raises(TypeError, f"{name}: {FIRST_ARGUMENT.get(name, 'input')} {WRAP}"):
-        call(lambda t: t.data)
+        call(lambda t: t.array)
 
 
 def test_lists_are_refused_like_arrays():

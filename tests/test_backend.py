@@ -163,7 +163,7 @@ def _conv_run(algorithm, x, w, b, case, g):
     ts = [cnnlab.Tensor(a, requires_grad=True) for a in (x, w, b)]
     y = conv_ops.conv(*ts, *case[2:], algorithm=algorithm)
     y.backward(g)
-    return [y.data] + [t.grad.data for t in ts]
+    return [y.array] + [t.grad.array for t in ts]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -238,8 +238,8 @@ def test_every_max_pool_algorithm_that_applies_matches_torch(engine_backend, rng
         t = cnnlab.Tensor(x, requires_grad=True)
         y = pool_ops.max_pool_values(t, kernel, stride, padding, dilation, ceil_mode, algorithm=algorithm.name)
         y.backward(g)
-        np.testing.assert_array_equal(y.data, ty.detach().numpy())
-        assert_close(t.grad.data, tx.grad.numpy(), 1e-6 if dtype == np.float32 else 1e-14)  # overlaps add up
+        np.testing.assert_array_equal(y.array, ty.detach().numpy())
+        assert_close(t.grad.array, tx.grad.numpy(), 1e-6 if dtype == np.float32 else 1e-14)  # overlaps add up
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -263,8 +263,8 @@ def test_every_avg_pool_algorithm_matches_torch(engine_backend, rng, dtype, case
                               algorithm=algorithm.name)
         y.backward(g)
         rtol = 1e-5 if dtype == np.float32 else 1e-12
-        assert_close(y.data, ty.detach().numpy(), rtol)
-        assert_close(t.grad.data, tx.grad.numpy(), rtol)
+        assert_close(y.array, ty.detach().numpy(), rtol)
+        assert_close(t.grad.array, tx.grad.numpy(), rtol)
 
 
 def test_functional_ops_dispatch_to_the_active_backend(monkeypatch):
@@ -284,11 +284,11 @@ import threading, numpy as np, cnnlab, cnnlab.functional as F
 cnnlab.set_backend("numba")
 x = cnnlab.Tensor(np.random.default_rng(0).standard_normal((8, 3, 16, 16)).astype("f"))
 w = cnnlab.Tensor(np.ones((6, 3, 5, 5), "f"))
-expected = F.max_pool2d(F.relu(F.conv2d(x, w)), 2).data
+expected = F.max_pool2d(F.relu(F.conv2d(x, w)), 2).array
 results = []
 def work():
     for _ in range(20):
-        results.append(np.array_equal(F.max_pool2d(F.relu(F.conv2d(x, w)), 2).data, expected))
+        results.append(np.array_equal(F.max_pool2d(F.relu(F.conv2d(x, w)), 2).array, expected))
 threads = [threading.Thread(target=work) for _ in range(4)]
 for t in threads:
     t.start()

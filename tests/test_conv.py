@@ -106,8 +106,8 @@ def naive_conv_transpose2d(x, w, b=None, stride=(1, 1), padding=(0, 0), output_p
 def test_hand_worked_3x3_example():
     X = cnnlab.Tensor(np.arange(9.0).reshape(1, 1, 3, 3))
     K = cnnlab.Tensor(np.array([[[[0.0, 1.0], [2.0, 3.0]]]]))
-    np.testing.assert_array_equal(F.conv2d(X, K).data[0, 0], [[19, 25], [37, 43]])
-    np.testing.assert_array_equal(corr2d(X.data[0, 0], K.data[0, 0]), [[19, 25], [37, 43]])
+    np.testing.assert_array_equal(F.conv2d(X, K).array[0, 0], [[19, 25], [37, 43]])
+    np.testing.assert_array_equal(corr2d(X.array[0, 0], K.array[0, 0]), [[19, 25], [37, 43]])
 
 
 def test_edge_detector():
@@ -116,10 +116,10 @@ def test_edge_detector():
     K = np.array([[1.0, -1.0]])
     expected = np.zeros((6, 7))
     expected[:, 1], expected[:, 5] = 1, -1
-    Y = F.conv2d(cnnlab.Tensor(X[None, None]), cnnlab.Tensor(K[None, None])).data[0, 0]
+    Y = F.conv2d(cnnlab.Tensor(X[None, None]), cnnlab.Tensor(K[None, None])).array[0, 0]
     np.testing.assert_array_equal(Y, expected)
     # The transposed image has horizontal edges only: the same kernel sees none.
-    Y_t = F.conv2d(cnnlab.Tensor(X.T[None, None].copy()), cnnlab.Tensor(K[None, None])).data[0, 0]
+    Y_t = F.conv2d(cnnlab.Tensor(X.T[None, None].copy()), cnnlab.Tensor(K[None, None])).array[0, 0]
     np.testing.assert_array_equal(Y_t, np.zeros((8, 5)))
 
 
@@ -127,20 +127,20 @@ def test_learns_the_edge_kernel_back():
     """d2l: gradient descent recovers [1, -1] from the image and its edges."""
     X = np.ones((1, 1, 6, 8))
     X[..., 2:6] = 0
-    Y = F.conv2d(cnnlab.Tensor(X), cnnlab.Tensor(np.array([[[[1.0, -1.0]]]]))).data
+    Y = F.conv2d(cnnlab.Tensor(X), cnnlab.Tensor(np.array([[[[1.0, -1.0]]]]))).array
     K = cnnlab.Tensor(np.zeros((1, 1, 1, 2)), requires_grad=True)
     for _ in range(30):
         loss = ((F.conv2d(cnnlab.Tensor(X), K) - cnnlab.Tensor(Y)) ** 2).sum()
         K.grad = None
         loss.backward()
-        K.data -= 3e-2 * K.grad.data
-    np.testing.assert_allclose(K.data.ravel(), [1.0, -1.0], atol=1e-2)
+        K.array -= 3e-2 * K.grad.array
+    np.testing.assert_allclose(K.array.ravel(), [1.0, -1.0], atol=1e-2)
 
 
 def test_conv_transpose_hand_worked():
     # d2l: X = [[0, 1], [2, 3]], K = [[0, 1], [2, 3]] gives [[0, 0, 1], [0, 4, 6], [4, 12, 9]].
     X = cnnlab.Tensor(np.array([[[[0.0, 1.0], [2.0, 3.0]]]]))
-    np.testing.assert_array_equal(F.conv_transpose2d(X, X).data[0, 0], [[0, 0, 1], [0, 4, 6], [4, 12, 9]])
+    np.testing.assert_array_equal(F.conv_transpose2d(X, X).array[0, 0], [[0, 0, 1], [0, 4, 6], [4, 12, 9]])
 
 
 # ------------------------------------------------------------ naive loops
@@ -161,7 +161,7 @@ NAIVE_CONV = [
 def test_conv2d_matches_naive_loops(rng, kwargs):
     groups = kwargs.get("groups", 1)
     x, w, b = rng.standard_normal((2, 4, 7, 6)), rng.standard_normal((4, 4 // groups, 3, 2)), rng.standard_normal(4)
-    ours = F.conv2d(cnnlab.Tensor(x), cnnlab.Tensor(w), cnnlab.Tensor(b), **kwargs).data
+    ours = F.conv2d(cnnlab.Tensor(x), cnnlab.Tensor(w), cnnlab.Tensor(b), **kwargs).array
     np.testing.assert_allclose(ours, naive_conv2d(x, w, b, **kwargs), atol=1e-12)
 
 
@@ -179,7 +179,7 @@ NAIVE_TRANSPOSE = [
 def test_conv_transpose2d_matches_naive_loops(rng, kwargs):
     groups = kwargs.get("groups", 1)
     x, w, b = rng.standard_normal((2, 4, 4, 3)), rng.standard_normal((4, 3, 3, 2)), rng.standard_normal(3 * groups)
-    ours = F.conv_transpose2d(cnnlab.Tensor(x), cnnlab.Tensor(w), cnnlab.Tensor(b), **kwargs).data
+    ours = F.conv_transpose2d(cnnlab.Tensor(x), cnnlab.Tensor(w), cnnlab.Tensor(b), **kwargs).array
     np.testing.assert_allclose(ours, naive_conv_transpose2d(x, w, b, **kwargs), atol=1e-12)
 
 
@@ -332,8 +332,8 @@ def test_conv_transpose_is_the_adjoint_of_conv(rng, kwargs):
                            % kwargs.get("stride", 1) for n in x.shape[2:])
     back = F.conv_transpose2d(cnnlab.Tensor(y), cnnlab.Tensor(w), output_padding=output_padding, **kwargs)
     assert back.shape == x.shape
-    lhs = (F.conv2d(cnnlab.Tensor(x), cnnlab.Tensor(w), **kwargs).data * y).sum()
-    np.testing.assert_allclose(lhs, (x * back.data).sum(), rtol=1e-10)
+    lhs = (F.conv2d(cnnlab.Tensor(x), cnnlab.Tensor(w), **kwargs).array * y).sum()
+    np.testing.assert_allclose(lhs, (x * back.array).sum(), rtol=1e-10)
 
 
 @pytest.mark.parametrize("transposed", [False, True])
@@ -349,12 +349,12 @@ def test_float32_stays_float32(rng, transposed):
 def test_same_padding_keeps_the_size_with_the_extra_row_at_the_end():
     x = cnnlab.Tensor(np.arange(25.0).reshape(1, 1, 5, 5))
     w = cnnlab.Tensor(np.zeros((1, 1, 2, 2)))
-    w.data[0, 0, 0, 0] = 1  # picks the window's top-left pixel: 'same' shifts nothing
-    np.testing.assert_array_equal(F.conv2d(x, w, padding="same").data, x.data)
-    w.data[0, 0, 0, 0], w.data[0, 0, 1, 1] = 0, 1  # bottom-right: reads the zero row/column at the end
+    w.array[0, 0, 0, 0] = 1  # picks the window's top-left pixel: 'same' shifts nothing
+    np.testing.assert_array_equal(F.conv2d(x, w, padding="same").array, x.array)
+    w.array[0, 0, 0, 0], w.array[0, 0, 1, 1] = 0, 1  # bottom-right: reads the zero row/column at the end
     expected = np.zeros((5, 5))
-    expected[:4, :4] = x.data[0, 0, 1:, 1:]
-    np.testing.assert_array_equal(F.conv2d(x, w, padding="same").data[0, 0], expected)
+    expected[:4, :4] = x.array[0, 0, 1:, 1:]
+    np.testing.assert_array_equal(F.conv2d(x, w, padding="same").array[0, 0], expected)
 
 
 def test_input_gradient_skipped_when_input_does_not_require_grad(rng, monkeypatch):
@@ -391,12 +391,12 @@ def test_no_graph_under_no_grad(rng):
 def test_refuses_arrays_and_gradients_accumulate(rng):
     x = cnnlab.from_numpy(rng.standard_normal((1, 2, 5, 5)))
     w_twice = cnnlab.Tensor(rng.standard_normal((2, 2, 3, 3)), requires_grad=True)
-    w_once = cnnlab.Tensor(w_twice.data.copy(), requires_grad=True)
+    w_once = cnnlab.Tensor(w_twice.array.copy(), requires_grad=True)
     with raises(TypeError, "conv2d: input must be a cnnlab.Tensor", "cnnlab.from_numpy(...)", "got numpy.ndarray"):
-        F.conv2d(x.data, w_twice)
+        F.conv2d(x.array, w_twice)
     (F.conv2d(x, w_twice).sum() + F.conv2d(x, w_twice).sum()).backward()
     F.conv2d(x, w_once).sum().backward()
-    np.testing.assert_allclose(w_twice.grad.data, 2 * w_once.grad.data, rtol=1e-12)
+    np.testing.assert_allclose(w_twice.grad.array, 2 * w_once.grad.array, rtol=1e-12)
 
 
 # ---------------------------------------------------------- error messages

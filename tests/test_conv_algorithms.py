@@ -24,7 +24,7 @@ def run(algorithm, x, w, b, padding, g):
     pads = tuple((p, p) for p in padding)
     y = ops.conv(xt, wt, bt, (1, 1), pads, (1, 1), 1, algorithm=algorithm)
     y.backward(g)
-    return y.data, xt.grad.data, wt.grad.data, bt.grad.data
+    return y.array, xt.grad.array, wt.grad.array, bt.grad.array
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -100,6 +100,6 @@ def test_conv2d_through_the_auto_choice_matches_torch(rng):
     tx, tw = torch.tensor(x, requires_grad=True), torch.tensor(w, requires_grad=True)
     ty = torch.nn.functional.conv2d(tx, tw, padding=1)
     ty.sum().backward()
-    for mine, theirs in ((y.data, ty.detach().numpy()), (xt.grad.data, tx.grad.numpy()),
-                         (wt.grad.data, tw.grad.numpy())):
+    for mine, theirs in ((y.array, ty.detach().numpy()), (xt.grad.array, tx.grad.numpy()),
+                         (wt.grad.array, tw.grad.numpy())):
         assert_close(mine, theirs, 1e-4)

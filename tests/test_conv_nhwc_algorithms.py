@@ -33,7 +33,7 @@ def run(algorithm, x, w, b, stride, padding, dilation, g, channels_last_input=Fa
     bt = cnnlab.Tensor(b, requires_grad=True)
     y = ops.conv(xt, wt, bt, stride, padding, dilation, 1, algorithm=algorithm)
     y.backward(g)
-    return y.data, xt.grad.data, wt.grad.data, bt.grad.data
+    return y.array, xt.grad.array, wt.grad.array, bt.grad.array
 
 
 @pytest.mark.parametrize("channels_last_input", [False, True])
@@ -56,7 +56,7 @@ def test_gemm_nhwc_output_is_a_channels_last_view(rng):
     w = cnnlab.Tensor(rng.standard_normal((4, 3, 3, 3)))
     y = ops.conv(x, w, None, (1, 1), ((0, 0), (0, 0)), (1, 1), 1, algorithm="gemm_nhwc")
     assert y.shape == (2, 4, 4, 4)
-    assert y.data.transpose(0, 2, 3, 1).flags.c_contiguous
+    assert y.array.transpose(0, 2, 3, 1).flags.c_contiguous
 
 
 @pytest.mark.parametrize("nd", [1, 3])
@@ -100,10 +100,10 @@ def test_a_wide_network_through_the_auto_choice_matches_torch(rng):
         assert ops.conv_algorithm(x.shape, w1.shape, (1, 1), ((0, 0), (0, 0)), (1, 1), 1).name == "gemm_nhwc"
     ts = [cnnlab.Tensor(a, requires_grad=True) for a in (x, w1, w2)]
     y = F.conv2d(F.max_pool2d(F.relu(F.conv2d(ts[0], ts[1])), 2), ts[2]).flatten(1)
-    y.backward(np.arange(y.data.size, dtype=np.float32).reshape(y.shape) / y.data.size)
+    y.backward(np.arange(y.array.size, dtype=np.float32).reshape(y.shape) / y.array.size)
     tt = [torch.tensor(a, requires_grad=True) for a in (x, w1, w2)]
     tf = torch.nn.functional
     ty = tf.conv2d(tf.max_pool2d(torch.relu(tf.conv2d(tt[0], tt[1])), 2), tt[2]).flatten(1)
     ty.backward(torch.arange(ty.numel(), dtype=torch.float32).reshape(ty.shape) / ty.numel())
-    for mine, theirs in zip([y.data] + [t.grad.data for t in ts], [ty.detach()] + [t.grad for t in tt]):
+    for mine, theirs in zip([y.array] + [t.grad.array for t in ts], [ty.detach()] + [t.grad for t in tt]):
         assert_close(mine, theirs.numpy(), 1e-4)

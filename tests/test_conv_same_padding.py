@@ -90,7 +90,7 @@ def test_conv1d_same_matches_keras(rng, kernel, dilation):
         x = rng.standard_normal((2, 3, n))
         ours = F.conv1d(cnnlab.Tensor(x), cnnlab.Tensor(w), stride=stride, padding="same", dilation=dilation)
         assert ours.shape == (2, 4, -(-n // stride))
-        assert_close(ours.data, keras_conv(x, w, stride, dilation), 1e-10)
+        assert_close(ours.array, keras_conv(x, w, stride, dilation), 1e-10)
 
 
 @pytest.mark.parametrize("kernel", [(1, 2), (2, 3), (3, 3), (4, 1), (5, 4)])
@@ -101,26 +101,26 @@ def test_conv2d_same_matches_keras(rng, kernel, dilation):
         x = rng.standard_normal((2, 2, *size))
         ours = F.conv2d(cnnlab.Tensor(x), cnnlab.Tensor(w), stride=stride, padding="same", dilation=dilation)
         assert ours.shape == (2, 4) + tuple(-(-n // s) for n, s in zip(size, stride)), (stride, size)
-        assert_close(ours.data, keras_conv(x, w, stride, dilation), 1e-10)
+        assert_close(ours.array, keras_conv(x, w, stride, dilation), 1e-10)
 
 
 def test_conv_same_matches_keras_channels_last_float32_groups_and_3d(rng):
     x, w = rng.standard_normal((2, 3, 9, 10)).astype(np.float32), rng.standard_normal((5, 3, 3, 4)).astype(np.float32)
     ours = F.conv2d(cnnlab.Tensor(x), cnnlab.Tensor(w), stride=(2, 3), padding="same")
-    assert_close(ours.data, keras_conv(x, w, (2, 3), 1, channels_last=True), 1e-5)
+    assert_close(ours.array, keras_conv(x, w, (2, 3), 1, channels_last=True), 1e-5)
     x, w = rng.standard_normal((1, 2, 7, 6, 5)), rng.standard_normal((3, 2, 2, 3, 3))
     ours = F.conv3d(cnnlab.Tensor(x), cnnlab.Tensor(w), stride=(2, 3, 2), padding="same")
-    assert_close(ours.data, keras_conv(x, w, (2, 3, 2), 1), 1e-10)
+    assert_close(ours.array, keras_conv(x, w, (2, 3, 2), 1), 1e-10)
     # groups: Keras's kernel (*K, in/groups, out), the same arithmetic
     x, w = rng.standard_normal((1, 4, 9, 9)), rng.standard_normal((6, 2, 3, 3))
     ours = F.conv2d(cnnlab.Tensor(x), cnnlab.Tensor(w), stride=2, padding="same", groups=2)
-    assert_close(ours.data, keras_conv(x, w, (2, 2), 1), 1e-10)
+    assert_close(ours.array, keras_conv(x, w, (2, 2), 1), 1e-10)
 
 
 def test_unbatched_input_pads_by_its_own_spatial_size(rng):
     x, w = rng.standard_normal((3, 9, 8)), rng.standard_normal((2, 3, 4, 4))
     batched = F.conv2d(cnnlab.Tensor(x[None]), cnnlab.Tensor(w), stride=3, padding="same")
-    assert_close(F.conv2d(cnnlab.Tensor(x), cnnlab.Tensor(w), stride=3, padding="same").data, batched.data[0], 1e-12)
+    assert_close(F.conv2d(cnnlab.Tensor(x), cnnlab.Tensor(w), stride=3, padding="same").array, batched.array[0], 1e-12)
     assert batched.shape == (1, 2, 3, 3)
 
 
@@ -181,7 +181,7 @@ def test_per_side_padding_gradients_match_finite_differences(rng):
 
 def test_symmetric_pairs_equal_the_int_form(rng):
     x, w = cnnlab.Tensor(rng.standard_normal((1, 2, 6, 6))), cnnlab.Tensor(rng.standard_normal((2, 2, 3, 3)))
-    np.testing.assert_array_equal(F.conv2d(x, w, padding=((1, 1), (2, 2))).data, F.conv2d(x, w, padding=(1, 2)).data)
+    np.testing.assert_array_equal(F.conv2d(x, w, padding=((1, 1), (2, 2))).array, F.conv2d(x, w, padding=(1, 2)).array)
 
 
 # ---------------------------------------------------------------- layers
@@ -208,12 +208,12 @@ def test_layers_match_torch_pad_then_conv(rng, layer, args, kwargs, x_shape):
         assert pairs == tf_pairs(x_shape[2:], ours.kernel_size, ours.stride, ours.dilation)
     mode = {"zeros": "constant", "circular": "circular"}.get(ours.padding_mode, ours.padding_mode)
     x = rng.standard_normal(x_shape).astype(np.float32)
-    tx, tw, tb = (torch.tensor(np.array(a), requires_grad=True) for a in (x, ours.weight.data, ours.bias.data))
+    tx, tw, tb = (torch.tensor(np.array(a), requires_grad=True) for a in (x, ours.weight.array, ours.bias.array))
     theirs = getattr(TF, f"conv{ours.dims}d")(TF.pad(tx, flat_pads(pairs), mode=mode), tw, tb, ours.stride, 0,
                                               ours.dilation, ours.groups)
     cx = cnnlab.Tensor(x, requires_grad=True)
     out = ours(cx)
-    assert_close(out.data, theirs.detach().numpy(), 1e-4)
+    assert_close(out.array, theirs.detach().numpy(), 1e-4)
     upstream = rng.standard_normal(out.shape).astype(np.float32)
     (out * cnnlab.Tensor(upstream)).sum().backward()
     (theirs * torch.tensor(upstream)).sum().backward()
@@ -249,7 +249,7 @@ def test_save_and_load_keep_pair_padding(tmp_path, rng, padding):
     assert loaded[0].padding == ((0, 1), (2, 2)) and loaded[2].padding == "same"
     assert repr(loaded) == repr(model)
     x = cnnlab.Tensor(rng.standard_normal((1, 1, 9, 7)).astype(np.float32))
-    np.testing.assert_array_equal(loaded(x).data, model(x).data)
+    np.testing.assert_array_equal(loaded(x).array, model(x).array)
 
 
 def test_explain_conv_and_the_explain_page_show_the_padding_used():

@@ -38,7 +38,7 @@ def test_classes_sorted_and_images_in_one_array(tmp_path):
     assert [p.rsplit("/", 1)[-1] for p, _ in ds.samples] == ["c.PNG", "d.png", "x.png", "a.png", "b.png"]
     np.testing.assert_array_equal(ds.data[3], images[("dog", "a.png")].transpose(2, 0, 1))
     xb, yb = next(iter(DataLoader(ds, batch_size=5)))
-    assert xb.data.shape == (5, 3, 6, 8) and yb.data.tolist() == [0, 0, 1, 2, 2]
+    assert xb.array.shape == (5, 3, 6, 8) and yb.array.tolist() == [0, 0, 1, 2, 2]
 
 
 def test_grey_mode_and_resize(tmp_path):

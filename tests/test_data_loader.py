@@ -14,7 +14,7 @@ def make_data(n=10):
 
 
 def labels_of(loader):
-    return [yb.data.tolist() for _, yb in loader]
+    return [yb.array.tolist() for _, yb in loader]
 
 
 class Squares(Dataset):
@@ -30,12 +30,12 @@ class Squares(Dataset):
 def test_batches_are_tensors_of_float32_and_int64_in_order():
     x, y = make_data()
     batches = list(DataLoader(TensorDataset(x, y), batch_size=4))
-    assert [len(b[1].data) for b in batches] == [4, 4, 2]
+    assert [len(b[1].array) for b in batches] == [4, 4, 2]
     xb, yb = batches[0]
     assert isinstance(xb, Tensor) and isinstance(yb, Tensor)
-    assert xb.data.dtype == np.float32 and yb.data.dtype == np.int64
-    np.testing.assert_array_equal(xb.data, x[:4].astype(np.float32))
-    np.testing.assert_array_equal(np.concatenate([b[1].data for b in batches]), y)
+    assert xb.array.dtype == np.float32 and yb.array.dtype == np.int64
+    np.testing.assert_array_equal(xb.array, x[:4].astype(np.float32))
+    np.testing.assert_array_equal(np.concatenate([b[1].array for b in batches]), y)
 
 
 def test_len_counts_batches_with_and_without_drop_last():
@@ -44,7 +44,7 @@ def test_len_counts_batches_with_and_without_drop_last():
     assert len(DataLoader(TensorDataset(x, y), batch_size=4, drop_last=True)) == 2
     assert len(DataLoader(TensorDataset(x, y), batch_size=5, drop_last=True)) == 2
     dropped = list(DataLoader(TensorDataset(x, y), batch_size=4, drop_last=True))
-    assert len(dropped) == 2 and all(len(b[1].data) == 4 for b in dropped)
+    assert len(dropped) == 2 and all(len(b[1].array) == 4 for b in dropped)
 
 
 def test_same_seed_same_order_and_each_epoch_reshuffles():
@@ -65,13 +65,13 @@ def test_resumed_loader_sees_the_same_epoch_as_an_uninterrupted_run():
     ds = TensorDataset(x, np.arange(20))
     flip = RandomHorizontalFlip(0.5)
     full = DataLoader(ds, batch_size=6, shuffle=True, seed=11, transform=flip)
-    runs = [[(xb.data.copy(), yb.data.copy()) for xb, yb in full] for _ in range(3)]
+    runs = [[(xb.array.copy(), yb.array.copy()) for xb, yb in full] for _ in range(3)]
     resumed = DataLoader(ds, batch_size=6, shuffle=True, seed=11, transform=flip)
     resumed.set_epoch(2)
     assert resumed.epoch == 2
     for (xa, ya), (xb, yb) in zip(runs[2], resumed):
-        np.testing.assert_array_equal(ya, yb.data)
-        np.testing.assert_array_equal(xa, xb.data)
+        np.testing.assert_array_equal(ya, yb.array)
+        np.testing.assert_array_equal(xa, xb.array)
     assert resumed.epoch == 3
 
 
@@ -90,25 +90,25 @@ def test_batch_gather_equals_per_sample_indexing():
     ds = TensorDataset(x, y)
     loader = DataLoader(ds, batch_size=5, shuffle=True, seed=0)
     for xb, yb in loader:
-        for row, label in zip(xb.data, yb.data):
+        for row, label in zip(xb.array, yb.array):
             matches = [i for i in range(len(ds)) if np.array_equal(ds[i][0], row)]
             assert len(matches) == 1 and ds[matches[0]][1] == label
 
 
 def test_generic_dataset_falls_back_to_stacking_samples():
     batches = list(DataLoader(Squares(), batch_size=3))
-    assert [b[0].data.shape for b in batches] == [(3, 1, 2, 2), (3, 1, 2, 2), (1, 1, 2, 2)]
-    np.testing.assert_allclose(batches[1][0].data[:, 0, 0, 0], np.array([3, 4, 5]) / 255)  # uint8 -> [0, 1]
-    np.testing.assert_array_equal(batches[1][1].data, [9, 16, 25])
-    assert batches[1][1].data.dtype == np.int64
+    assert [b[0].array.shape for b in batches] == [(3, 1, 2, 2), (3, 1, 2, 2), (1, 1, 2, 2)]
+    np.testing.assert_allclose(batches[1][0].array[:, 0, 0, 0], np.array([3, 4, 5]) / 255)  # uint8 -> [0, 1]
+    np.testing.assert_array_equal(batches[1][1].array, [9, 16, 25])
+    assert batches[1][1].array.dtype == np.int64
 
 
 def test_uint8_inputs_are_scaled_like_tofloat_and_float_targets_stay_float():
     x = np.array([[0, 51, 255]], np.uint8)
     ds = TensorDataset(x, np.array([[0.5, 1.5]]))
     xb, yb = next(iter(DataLoader(ds)))
-    np.testing.assert_allclose(xb.data, [[0, 0.2, 1]], rtol=1e-6)
-    assert yb.data.dtype == np.float32
+    np.testing.assert_allclose(xb.array, [[0, 0.2, 1]], rtol=1e-6)
+    assert yb.array.dtype == np.float32
 
 
 def test_single_array_dataset_yields_single_tensors_and_tuples_otherwise():
@@ -120,9 +120,9 @@ def test_single_array_dataset_yields_single_tensors_and_tuples_otherwise():
             return np.array([i, i], np.float32)
 
     xb = next(iter(DataLoader(Plain(), batch_size=4)))
-    assert isinstance(xb, Tensor) and xb.data.shape == (4, 2)
+    assert isinstance(xb, Tensor) and xb.array.shape == (4, 2)
     (only,) = next(iter(DataLoader(TensorDataset(np.zeros((3, 2))), batch_size=2)))
-    assert only.data.shape == (2, 2)
+    assert only.array.shape == (2, 2)
 
 
 def test_transform_runs_on_whole_batches():
@@ -136,7 +136,7 @@ def test_transform_runs_on_whole_batches():
     list(DataLoader(TensorDataset(x.astype(np.uint8), y), batch_size=4, transform=record))
     assert seen == [(4, 2, 3, 3), (4, 2, 3, 3), (2, 2, 3, 3)]
     xb, _ = next(iter(DataLoader(TensorDataset(x.astype(np.uint8), y), batch_size=2, transform=ToFloat())))
-    assert xb.data.dtype == np.float32
+    assert xb.array.dtype == np.float32
 
 
 def test_tensordataset_accepts_tensors_and_rejects_mismatched_lengths():
@@ -183,8 +183,8 @@ def test_subset_of_array_dataset_gathers_with_one_index():
     sub = Subset(inner, [5, 0, 2])
     xb, yb = next(iter(DataLoader(sub, batch_size=3)))
     np.testing.assert_array_equal(calls[-1], [4, 9, 7])
-    np.testing.assert_array_equal(yb.data, y[[4, 9, 7]])
-    np.testing.assert_array_equal(xb.data, x[[4, 9, 7]].astype(np.float32))
+    np.testing.assert_array_equal(yb.array, y[[4, 9, 7]])
+    np.testing.assert_array_equal(xb.array, x[[4, 9, 7]].astype(np.float32))
 
 
 def test_random_split_with_counts_and_fractions():

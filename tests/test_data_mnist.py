@@ -74,7 +74,7 @@ def test_mnist_reads_both_splits(tmp_path, gz):
     images, labels = train[4]
     assert images.shape == (1, 28, 28) and labels == arrays["train"][1][4]
     xb, yb = next(iter(DataLoader(train, batch_size=12)))
-    np.testing.assert_allclose(xb.data, arrays["train"][0][:, None] / 255, rtol=1e-6)
+    np.testing.assert_allclose(xb.array, arrays["train"][0][:, None] / 255, rtol=1e-6)
 
 
 def test_fashion_mnist_same_format_own_classes_and_checksums(tmp_path):

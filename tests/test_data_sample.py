@@ -29,5 +29,5 @@ def test_train_and_test_shapes_dtypes_and_balance():
 
 def test_sample_feeds_the_loader():
     xb, yb = next(iter(DataLoader(MNISTSample(train=False), batch_size=100, shuffle=True, seed=0)))
-    assert xb.data.shape == (100, 1, 28, 28) and xb.data.dtype == np.float32
-    assert 0.0 <= xb.data.min() and xb.data.max() <= 1.0 and yb.data.dtype == np.int64
+    assert xb.array.shape == (100, 1, 28, 28) and xb.array.dtype == np.float32
+    assert 0.0 <= xb.array.min() and xb.array.max() <= 1.0 and yb.array.dtype == np.int64

@@ -27,7 +27,7 @@ def blobs(n=128, seed=0):
 
 
 def weights(model):
-    return {k: v.data.copy() for k, v in model.state_dict().items()}
+    return {k: v.array.copy() for k, v in model.state_dict().items()}
 
 
 class NaNInputsFrom(Callback):

@@ -36,7 +36,7 @@ def blobs(n=200, seed=0):
 
 
 def weights(model):
-    return {k: v.data.copy() for k, v in model.state_dict().items()}
+    return {k: v.array.copy() for k, v in model.state_dict().items()}
 
 
 def assert_same_weights(a, b):

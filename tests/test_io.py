@@ -31,7 +31,7 @@ def test_save_and_load_rebuild_the_model_without_code(tmp_path):
     loaded = cnnlab.load(path)
     loaded.eval()
     x = cnnlab.randn(2, 1, 8, 8)
-    np.testing.assert_array_equal(loaded(x).data, model(x).data)
+    np.testing.assert_array_equal(loaded(x).array, model(x).array)
     assert repr(loaded) == repr(model)
     assert cnnlab.io.read_info(path) == {"classes": ["a", "b", "c"]}
 
@@ -44,7 +44,7 @@ def test_every_zoo_model_round_trips(name, tmp_path):
     assert type(loaded) is type(model)
     for (k, a), (k2, b) in zip(model.state_dict().items(), loaded.state_dict().items()):
         assert k == k2
-        np.testing.assert_array_equal(a.data, b.data)
+        np.testing.assert_array_equal(a.array, b.array)
 
 
 def test_weights_file_loads_in_torch_and_back(tmp_path):
@@ -59,7 +59,7 @@ def test_weights_file_loads_in_torch_and_back(tmp_path):
     cnnlab.save(model, path)
     twin.load_state_dict(load_file(path))  # strict: every key and shape matches
     x = np.random.default_rng(0).standard_normal((2, 1, 8, 8)).astype(np.float32)
-    np.testing.assert_allclose(twin(torch.tensor(x)).detach().numpy(), model(cnnlab.Tensor(x)).data, rtol=1e-5,
+    np.testing.assert_allclose(twin(torch.tensor(x)).detach().numpy(), model(cnnlab.Tensor(x)).array, rtol=1e-5,
                                atol=1e-6)
 
     for p in twin.parameters():  # torch changes the weights; cnnlab reads them back
@@ -68,7 +68,7 @@ def test_weights_file_loads_in_torch_and_back(tmp_path):
     save_file(twin.state_dict(), torch_path)
     back = cnnlab.load(torch_path, model=net())  # a plain weights file, given the model to fill
     back.eval()
-    np.testing.assert_allclose(back(cnnlab.Tensor(x)).data, twin(torch.tensor(x)).detach().numpy(), rtol=1e-5,
+    np.testing.assert_allclose(back(cnnlab.Tensor(x)).array, twin(torch.tensor(x)).detach().numpy(), rtol=1e-5,
                                atol=1e-6)
 
 
@@ -140,7 +140,7 @@ def test_architecture_false_writes_weights_that_load_into_an_instance(tmp_path):
     assert str(caught.value) == (f"load: {path} holds weights only (saved with architecture=False, or a checkpoint "
                                  f"of a model JSON cannot describe); pass model= to load them into an instance")
     loaded = cnnlab.load(path, model=Scaled(2))
-    np.testing.assert_array_equal(loaded.fc.weight.data, model.fc.weight.data)
+    np.testing.assert_array_equal(loaded.fc.weight.array, model.fc.weight.array)
     cnnlab.save(net(), path, architecture=False)  # describable too: still weights only, as asked
     with pytest.raises(ValueError, match="holds weights only"):
         cnnlab.load(path)
@@ -156,7 +156,7 @@ def test_a_checkpoint_of_an_undescribable_model_holds_weights_and_resumes(tmp_pa
     again = Scaled(2, np.tanh)
     optimizer2 = cnnlab.optim.SGD(again.parameters(), lr=0.5, momentum=0.9)
     assert cnnlab.io.load_checkpoint(path, again, optimizer2) == {"epoch": 2}
-    np.testing.assert_array_equal(again.fc.weight.data, model.fc.weight.data)
+    np.testing.assert_array_equal(again.fc.weight.array, model.fc.weight.array)
     assert optimizer2.param_groups[0]["lr"] == 0.1
     with pytest.raises(ValueError, match="holds weights only"):
         cnnlab.load(path)
@@ -191,7 +191,7 @@ KILLER = textwrap.dedent("""
     while True:
         k += 1
         for p in model.parameters():
-            p.data[...] = k
+            p.array[...] = k
         cnnlab.save(model, sys.argv[1])
 """)
 
@@ -200,7 +200,7 @@ def test_kill_during_save_leaves_the_previous_file_readable(tmp_path):
     path = tmp_path / "model.safetensors"
     reference = nn.Sequential(nn.Linear(1000, 1000), nn.Linear(1000, 1000))
     for p in reference.parameters():
-        p.data[...] = 0
+        p.array[...] = 0
     cnnlab.save(reference, path)
     rng = np.random.default_rng(0)
     for _ in range(5):
@@ -210,7 +210,7 @@ def test_kill_during_save_leaves_the_previous_file_readable(tmp_path):
         process.send_signal(signal.SIGKILL)
         process.wait()
         loaded = cnnlab.load(path, model=nn.Sequential(nn.Linear(1000, 1000), nn.Linear(1000, 1000)))
-        values = np.concatenate([p.data.ravel() for p in loaded.parameters()])
+        values = np.concatenate([p.array.ravel() for p in loaded.parameters()])
         assert np.all(values == values[0]), "a file mixing two saves"
     leftovers = [name for name in os.listdir(tmp_path) if name.endswith(".tmp")]
     # a killed writer may leave its temporary file, never a damaged model file

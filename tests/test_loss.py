@@ -81,7 +81,7 @@ def test_cross_entropy_matches_naive_loop(rng, shape, weighted, ignore_index, re
     target = _class_targets(rng, shape, ignore_index)
     weight = rng.uniform(0.5, 2.0, _classes(shape)) if weighted else None
     ours = F.cross_entropy(cnnlab.Tensor(x), T(target), T(weight), ignore_index, reduction, label_smoothing)
-    assert_close(ours.data, naive_cross_entropy(x, target, weight, ignore_index, reduction, label_smoothing), 1e-12)
+    assert_close(ours.array, naive_cross_entropy(x, target, weight, ignore_index, reduction, label_smoothing), 1e-12)
 
 
 def test_nll_loss_matches_naive_loop(rng):
@@ -91,7 +91,7 @@ def test_nll_loss_matches_naive_loop(rng):
     expected = [-weight[t] * log_p[n, t, j] for n in range(3) for j in range(2) if (t := target[n, j]) != -100]
     total_weight = sum(weight[t] for t in target.reshape(-1) if t != -100)
     ours = F.nll_loss(cnnlab.Tensor(log_p), T(target), T(weight))
-    assert_close(ours.data, sum(expected) / total_weight, 1e-12)
+    assert_close(ours.array, sum(expected) / total_weight, 1e-12)
 
 
 def test_binary_cross_entropy_matches_naive_loop(rng):
@@ -99,7 +99,7 @@ def test_binary_cross_entropy_matches_naive_loop(rng):
     y = np.array([[0.0, 0.7, 1.0], [0.2, 1.0, 0.0]])
     weight = rng.uniform(0.5, 2.0, 3)
     ours = F.binary_cross_entropy(cnnlab.Tensor(x), T(y), T(weight), reduction="none")
-    assert_close(ours.data, naive_binary_cross_entropy(x, y, weight), 1e-12)
+    assert_close(ours.array, naive_binary_cross_entropy(x, y, weight), 1e-12)
 
 
 def test_cross_entropy_of_one_hot_probabilities_equals_class_indices(rng):
@@ -109,14 +109,14 @@ def test_cross_entropy_of_one_hot_probabilities_equals_class_indices(rng):
     weight = np.array([1.0, 1.0, 1.0])
     soft = F.cross_entropy(cnnlab.Tensor(x), T(one_hot), T(weight), label_smoothing=0.2)
     hard = F.cross_entropy(cnnlab.Tensor(x), T(target), T(weight), label_smoothing=0.2)
-    assert_close(soft.data, hard.data, 1e-12)
+    assert_close(soft.array, hard.array, 1e-12)
 
 
 def test_cross_entropy_equals_nll_of_log_softmax(rng):
     x = rng.standard_normal((4, 6))
     target = rng.integers(0, 6, 4)
     log_p = x - np.log(np.exp(x).sum(axis=1, keepdims=True))
-    assert_close(F.cross_entropy(cnnlab.Tensor(x), T(target)).data, F.nll_loss(cnnlab.Tensor(log_p), T(target)).data,
+    assert_close(F.cross_entropy(cnnlab.Tensor(x), T(target)).array, F.nll_loss(cnnlab.Tensor(log_p), T(target)).array,
                  1e-12)
 
 
@@ -134,7 +134,7 @@ def test_targets_and_weights_must_be_tensors(rng):
     with raises(TypeError, f"binary_cross_entropy_with_logits: pos_weight {wrap}, got numpy.ndarray"):
         F.binary_cross_entropy_with_logits(x, cnnlab.zeros(3, 4), pos_weight=np.ones(4))
     with raises(TypeError, f"l1_loss: input {wrap}, got numpy.ndarray"):
-        F.l1_loss(x.data, x)
+        F.l1_loss(x.array, x)
 
 
 # ------------------------------------------------------------- finite differences
@@ -261,7 +261,7 @@ def test_binary_cross_entropy_with_logits_is_stable_for_huge_logits(dtype):
     z, y = np.array([-300.0, -30.0, 30.0, 300.0]), np.array([1.0, 0.0, 1.0, 0.0])
     ours = F.binary_cross_entropy_with_logits(cnnlab.Tensor(z.astype(dtype), requires_grad=True), T(y),
                                               reduction="none")
-    assert np.isfinite(ours.data).all() and ours.dtype == dtype
+    assert np.isfinite(ours.array).all() and ours.dtype == dtype
     check_op(lambda a: F.binary_cross_entropy_with_logits(a, T(y), reduction="none"),
              lambda a: TF.binary_cross_entropy_with_logits(a, torch.tensor(y, dtype=a.dtype), reduction="none"),
              z, dtype=dtype)
@@ -314,7 +314,7 @@ def test_cross_entropy_is_stable_for_huge_logits(rng, dtype, label_smoothing):
     x = 1e4 * rng.standard_normal((6, 4))
     target = rng.integers(0, 4, 6)
     loss = F.cross_entropy(cnnlab.Tensor(x.astype(dtype)), T(target), label_smoothing=label_smoothing)
-    assert np.isfinite(loss.data) and loss.dtype == dtype
+    assert np.isfinite(loss.array) and loss.dtype == dtype
     check_op(lambda a, t: F.cross_entropy(a, t, label_smoothing=label_smoothing),
              lambda a, t: TF.cross_entropy(a, t, label_smoothing=label_smoothing), x, target, dtype=dtype)
 
@@ -364,7 +364,7 @@ def test_target_gradient_reaches_a_float64_target_under_float32_input(rng):
     target = cnnlab.Tensor(rng.standard_normal(4), requires_grad=True)
     F.mse_loss(x, target).backward()
     assert target.grad.dtype == np.float64
-    assert_close(target.grad.data, -2 * (x.data - target.data) / 4, 1e-6)
+    assert_close(target.grad.array, -2 * (x.array - target.array) / 4, 1e-6)
 
 
 # ------------------------------------------------------------- error messages

@@ -180,7 +180,7 @@ def train(optimizer, scheduler, steps, start, metrics):
         rng = np.random.default_rng(step)
         for group in optimizer.param_groups:
             for p in group["params"]:
-                p._grad = 2 * (p.data - 1) + 0.1 * rng.standard_normal(p.shape)
+                p._grad = 2 * (p.array - 1) + 0.1 * rng.standard_normal(p.shape)
         optimizer.step()
         scheduler.step(metrics[step]) if isinstance(scheduler, schedulers.ReduceLROnPlateau) else scheduler.step()
 
@@ -210,12 +210,12 @@ def test_state_dict_round_trip_is_bit_identical(optimizer_name, optimizer_option
     first = fresh()
     train(*first, 10, 0, metrics)
     saved = {"optimizer": first[0].state_dict(), "scheduler": first[1].state_dict()}
-    weights = [p.data.copy() for g in first[0].param_groups for p in g["params"]]
+    weights = [p.array.copy() for g in first[0].param_groups for p in g["params"]]
     if through_json:
         saved = to_json_and_back(saved)
     resumed = fresh()
     for p, w in zip((p for g in resumed[0].param_groups for p in g["params"]), weights):
-        p.data[...] = w
+        p.array[...] = w
     resumed[0].load_state_dict(saved["optimizer"])
     resumed[1].load_state_dict(saved["scheduler"])
     train(*resumed, 15, 10, metrics)
@@ -225,7 +225,7 @@ def test_state_dict_round_trip_is_bit_identical(optimizer_name, optimizer_option
     for got, want in zip(resumed[0].param_groups, uninterrupted[0].param_groups):
         assert momentum_of(got) == momentum_of(want)
         for p, q in zip(got["params"], want["params"]):
-            np.testing.assert_array_equal(p.data, q.data)
+            np.testing.assert_array_equal(p.array, q.array)
 
 
 def test_state_dict_holds_no_optimizer_or_functions():

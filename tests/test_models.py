@@ -117,20 +117,20 @@ def test_model_matches_its_torch_twin(name, kwargs, twin, shape):
     ours = {k: v.shape for k, v in model.state_dict().items()}
     theirs = {k: tuple(v.shape) for k, v in reference.state_dict().items()}
     assert ours == theirs
-    assert sum(p.data.size for p in model.parameters()) == sum(p.numel() for p in reference.parameters())
+    assert sum(p.array.size for p in model.parameters()) == sum(p.numel() for p in reference.parameters())
     # Same weights, same outputs (eval mode: no dropout, running batch-norm statistics).
-    reference.load_state_dict({k: torch.tensor(v.data) for k, v in model.state_dict().items()})
+    reference.load_state_dict({k: torch.tensor(v.array) for k, v in model.state_dict().items()})
     model.eval()
     reference.eval()
     x = np.random.default_rng(0).random((2, *shape), dtype=np.float32)
-    np.testing.assert_allclose(model(cnnlab.Tensor(x)).data, reference(torch.tensor(x)).detach().numpy(),
+    np.testing.assert_allclose(model(cnnlab.Tensor(x)).array, reference(torch.tensor(x)).detach().numpy(),
                                rtol=1e-4, atol=1e-5)
 
 
 def test_stn_starts_from_the_identity_transform():
     model = models.create("stn")
     x = cnnlab.Tensor(np.random.default_rng(0).random((2, 1, 28, 28), dtype=np.float32))
-    np.testing.assert_allclose(model.transform(x).data, x.data, atol=1e-5)
+    np.testing.assert_allclose(model.transform(x).array, x.array, atol=1e-5)
 
 
 def test_registry_lists_every_model_and_suggests_names():

@@ -46,13 +46,13 @@ def test_kaiming_std_and_bounds_follow_the_formula(fill, mode, nonlinearity, a):
     assert fill(w, a=a, mode=mode, nonlinearity=nonlinearity) is w
     fan_in, fan_out = 64 * 9, 128 * 9
     std = init.calculate_gain(nonlinearity, a) / math.sqrt(fan_in if mode == "fan_in" else fan_out)
-    assert w.data.std() == pytest.approx(std, rel=0.02) and abs(w.data.mean()) < 0.02 * std
+    assert w.array.std() == pytest.approx(std, rel=0.02) and abs(w.array.mean()) < 0.02 * std
     theirs = torch.empty(128, 64, 3, 3)
     getattr(torch.nn.init, fill.__name__)(theirs, a=a, mode=mode, nonlinearity=nonlinearity)
-    assert w.data.std() == pytest.approx(theirs.std().item(), rel=0.03)
+    assert w.array.std() == pytest.approx(theirs.std().item(), rel=0.03)
     if "uniform" in fill.__name__:
         bound = math.sqrt(3) * std
-        assert np.abs(w.data).max() <= bound and np.abs(w.data).max() > 0.99 * bound
+        assert np.abs(w.array).max() <= bound and np.abs(w.array).max() > 0.99 * bound
 
 
 @pytest.mark.parametrize("fill", [init.xavier_uniform_, init.xavier_normal_])
@@ -61,17 +61,17 @@ def test_xavier_std_follows_the_formula(fill, gain):
     w = empty(300, 200, dtype=np.float64)
     fill(w, gain=gain)
     std = gain * math.sqrt(2 / (300 + 200))
-    assert w.data.dtype == np.float64
-    assert w.data.std() == pytest.approx(std, rel=0.02)
+    assert w.array.dtype == np.float64
+    assert w.array.std() == pytest.approx(std, rel=0.02)
     if fill is init.xavier_uniform_:
-        assert np.abs(w.data).max() <= math.sqrt(3) * std
+        assert np.abs(w.array).max() <= math.sqrt(3) * std
 
 
 def test_basic_fills_work_in_place_and_keep_dtype():
     w = empty(400, 250)
-    array = w.data
+    array = w.array
     init.uniform_(w, -2.0, 3.0)
-    assert w.data is array and w.dtype == np.float32
+    assert w.array is array and w.dtype == np.float32
     assert -2 <= array.min() < -1.9 and 2.9 < array.max() < 3 and array.mean() == pytest.approx(0.5, abs=0.02)
     init.normal_(w, mean=1.0, std=0.5)
     assert array.mean() == pytest.approx(1.0, abs=0.01) and array.std() == pytest.approx(0.5, rel=0.02)
@@ -91,14 +91,14 @@ def test_generator_argument_and_manual_seed_reproduce_draws():
     first, second = empty(5, 4), empty(5, 4)
     init.kaiming_uniform_(first, generator=np.random.default_rng(7))
     init.kaiming_uniform_(second, generator=np.random.default_rng(7))
-    np.testing.assert_array_equal(first.data, second.data)
+    np.testing.assert_array_equal(first.array, second.array)
     cnnlab.manual_seed(11)
     init.xavier_normal_(first)
     cnnlab.manual_seed(11)
     init.xavier_normal_(second)
-    np.testing.assert_array_equal(first.data, second.data)
+    np.testing.assert_array_equal(first.array, second.array)
     init.xavier_normal_(second)
-    assert not np.array_equal(first.data, second.data)
+    assert not np.array_equal(first.array, second.array)
 
 
 def test_zero_element_tensors_are_left_alone():
@@ -120,7 +120,7 @@ def test_default_init_has_torchs_bounds(make, fan_in):
     bound = 1 / math.sqrt(fan_in)
     assert init.fan_in_and_fan_out(ours.weight)[0] == fan_in
     for name in ("weight", "bias"):
-        values, reference = getattr(ours, name).data, getattr(theirs, name).detach().numpy()
+        values, reference = getattr(ours, name).array, getattr(theirs, name).detach().numpy()
         assert values.dtype == np.float32 and values.shape == reference.shape
         assert np.abs(values).max() <= bound and np.abs(reference).max() <= bound
         if values.size > 1000:     # enough draws to see the whole range and the spread
@@ -131,11 +131,11 @@ def test_default_init_has_torchs_bounds(make, fan_in):
 
 def test_normalization_layers_start_at_identity():
     bn = nn.BatchNorm2d(5)
-    assert np.all(bn.weight.data == 1) and np.all(bn.bias.data == 0)
-    assert np.all(bn.running_mean.data == 0) and np.all(bn.running_var.data == 1)
+    assert np.all(bn.weight.array == 1) and np.all(bn.bias.array == 0)
+    assert np.all(bn.running_mean.array == 0) and np.all(bn.running_var.array == 1)
     assert bn.num_batches_tracked.item() == 0
     ln = nn.LayerNorm((2, 3))
-    assert np.all(ln.weight.data == 1) and np.all(ln.bias.data == 0) and ln.weight.shape == (2, 3)
+    assert np.all(ln.weight.array == 1) and np.all(ln.bias.array == 0) and ln.weight.shape == (2, 3)
 
 
 # ------------------------------------------------------------------ errors

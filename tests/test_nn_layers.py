@@ -44,7 +44,7 @@ def check_layer(make, input_shape, dtype, train=True, calls=1, seed=0):
         assert len(out_ours) == len(out_theirs)
         for o, t in zip(out_ours, out_theirs):
             assert o.dtype == t.detach().numpy().dtype
-            assert_close(o.data, t.detach().numpy(), rtol)
+            assert_close(o.array, t.detach().numpy(), rtol)
         upstream = rng.standard_normal(out_ours[0].shape).astype(dtype)
         out_ours[0].backward(upstream)
         out_theirs[0].backward(torch.tensor(upstream))
@@ -54,7 +54,7 @@ def check_layer(make, input_shape, dtype, train=True, calls=1, seed=0):
             assert_close(np.asarray(param.grad), their_params[name].grad.numpy(), rtol)
         their_state = theirs.state_dict()
         for key, value in ours.state_dict().items():
-            assert_close(value.data, their_state[key].numpy(), rtol)
+            assert_close(value.array, their_state[key].numpy(), rtol)
 
 
 # ------------------------------------------------------------------ parity
@@ -200,10 +200,10 @@ def test_batchnorm_running_stats_follow_torch_over_several_batches(momentum, dty
         theirs(torch.tensor(x))
     assert ours.num_batches_tracked.item() == theirs.num_batches_tracked.item() == 4
     assert ours.num_batches_tracked.dtype == np.int64 and ours.running_mean.dtype == dtype
-    assert_close(ours.running_mean.data, theirs.running_mean.numpy(), TOL[dtype])
-    assert_close(ours.running_var.data, theirs.running_var.numpy(), TOL[dtype])
+    assert_close(ours.running_mean.array, theirs.running_mean.numpy(), TOL[dtype])
+    assert_close(ours.running_var.array, theirs.running_var.numpy(), TOL[dtype])
     x = rng.standard_normal((2, 3, 3, 2)).astype(dtype)
-    assert_close(ours.eval()(Tensor(x)).data, theirs.eval()(torch.tensor(x)).detach().numpy(), TOL[dtype])
+    assert_close(ours.eval()(Tensor(x)).array, theirs.eval()(torch.tensor(x)).detach().numpy(), TOL[dtype])
     ours(Tensor(x))
     assert ours.num_batches_tracked.item() == 4     # evaluation leaves the statistics alone
 
@@ -228,7 +228,7 @@ def test_classification_losses_match_torch(make, kwargs, dtype):
         assert list(ours.state_dict()) == list(theirs.state_dict()) == ["weight"]
     x_ours, x_theirs = Tensor(logits, requires_grad=True), torch.tensor(logits, requires_grad=True)
     out_ours, out_theirs = ours(x_ours, Tensor(target)), theirs(x_theirs, torch.tensor(target))
-    assert_close(out_ours.data, out_theirs.detach().numpy(), TOL[dtype])
+    assert_close(out_ours.array, out_theirs.detach().numpy(), TOL[dtype])
     out_ours.sum().backward()
     out_theirs.sum().backward()
     assert_close(np.asarray(x_ours.grad), x_theirs.grad.numpy(), TOL[dtype])
@@ -242,7 +242,7 @@ def test_mse_loss_matches_torch(reduction, dtype):
     x_ours, x_theirs = Tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
     out_ours = nn.MSELoss(reduction=reduction)(x_ours, Tensor(b))
     out_theirs = torch.nn.MSELoss(reduction=reduction)(x_theirs, torch.tensor(b))
-    assert_close(out_ours.data, out_theirs.detach().numpy(), TOL[dtype])
+    assert_close(out_ours.array, out_theirs.detach().numpy(), TOL[dtype])
     out_ours.sum().backward()
     out_theirs.sum().backward()
     assert_close(np.asarray(x_ours.grad), x_theirs.grad.numpy(), TOL[dtype])
@@ -273,7 +273,7 @@ def through(layer, names):
 def test_layer_gradients_match_finite_differences(make, shape):
     layer = make().double()
     names = list(layer._parameters)
-    params = [layer._parameters[name].data for name in names]
+    params = [layer._parameters[name].array for name in names]
     x = np.random.default_rng(4).standard_normal(shape)
     gradcheck(through(layer, names), x, *params)
 
@@ -310,29 +310,29 @@ PADDING_INDEX = {
 def test_conv2d_padding_modes_match_naive_loops(mode):
     layer = nn.Conv2d(2, 3, 3, padding=2, padding_mode=mode).double()
     x = np.random.default_rng(5).standard_normal((1, 2, 4, 5))
-    w, b = layer.weight.data, layer.bias.data
+    w, b = layer.weight.array, layer.bias.array
     expected = np.zeros((1, 3, 6, 7))
     for o in range(3):
         for c in range(2):
             expected[0, o] += corr2d(pad_by_index(x[0, c], 2, PADDING_INDEX[mode]), w[o, c])
         expected[0, o] += b[o]
-    assert_close(layer(Tensor(x)).data, expected, 1e-12)
+    assert_close(layer(Tensor(x)).array, expected, 1e-12)
 
 
 def test_batchnorm_training_matches_naive_loop_per_channel():
     layer = nn.BatchNorm2d(2, momentum=0.25).double()
-    layer.weight.data[...] = [2.0, 0.5]
-    layer.bias.data[...] = [1.0, -1.0]
+    layer.weight.array[...] = [2.0, 0.5]
+    layer.bias.array[...] = [1.0, -1.0]
     x = np.random.default_rng(6).standard_normal((3, 2, 2, 2))
-    out = layer(Tensor(x)).data
+    out = layer(Tensor(x)).array
     for c in range(2):
         values = x[:, c].ravel()
         mean, var = values.sum() / values.size, ((values - values.mean()) ** 2).sum() / values.size
-        expected = (x[:, c] - mean) / math.sqrt(var + 1e-5) * layer.weight.data[c] + layer.bias.data[c]
+        expected = (x[:, c] - mean) / math.sqrt(var + 1e-5) * layer.weight.array[c] + layer.bias.array[c]
         assert_close(out[:, c], expected, 1e-12)
-        assert math.isclose(layer.running_mean.data[c], 0.25 * mean, rel_tol=1e-12)
+        assert math.isclose(layer.running_mean.array[c], 0.25 * mean, rel_tol=1e-12)
         unbiased = var * values.size / (values.size - 1)
-        assert math.isclose(layer.running_var.data[c], 0.75 + 0.25 * unbiased, rel_tol=1e-12)
+        assert math.isclose(layer.running_var.array[c], 0.75 + 0.25 * unbiased, rel_tol=1e-12)
 
 
 def test_linear_matches_naive_loop():
@@ -341,18 +341,18 @@ def test_linear_matches_naive_loop():
     expected = np.zeros((4, 2))
     for n in range(4):
         for o in range(2):
-            expected[n, o] = layer.bias.data[o] + sum(x[n, i] * layer.weight.data[o, i] for i in range(3))
-    assert_close(layer(Tensor(x)).data, expected, 1e-12)
+            expected[n, o] = layer.bias.array[o] + sum(x[n, i] * layer.weight.array[o, i] for i in range(3))
+    assert_close(layer(Tensor(x)).array, expected, 1e-12)
 
 
 def test_conv_transpose_is_the_adjoint_of_conv():
     """<conv(x), y> == <x, conv_transpose(y)> with the same weight (bias off)."""
     conv = nn.Conv2d(3, 2, 3, stride=2, padding=1, bias=False).double()
     convT = nn.ConvTranspose2d(2, 3, 3, stride=2, padding=1, output_padding=1, bias=False).double()
-    convT.weight.data[...] = conv.weight.data
+    convT.weight.array[...] = conv.weight.array
     rng = np.random.default_rng(8)
     x, y = rng.standard_normal((1, 3, 6, 6)), rng.standard_normal((1, 2, 3, 3))
-    assert math.isclose(float((conv(Tensor(x)).data * y).sum()), float((x * convT(Tensor(y)).data).sum()),
+    assert math.isclose(float((conv(Tensor(x)).array * y).sum()), float((x * convT(Tensor(y)).array).sum()),
                         rel_tol=1e-12)
 
 
@@ -360,25 +360,25 @@ def test_conv_transpose_is_the_adjoint_of_conv():
 def test_dropout_drops_and_scales_in_training_and_passes_through_in_eval():
     drop = nn.Dropout(p=0.25)
     cnnlab.manual_seed(0)
-    out = drop(Tensor(np.ones((200, 50), dtype=np.float32))).data
+    out = drop(Tensor(np.ones((200, 50), dtype=np.float32))).array
     assert set(np.unique(out)) <= {0.0, np.float32(1 / 0.75)} and out.dtype == np.float32
     assert abs((out == 0).mean() - 0.25) < 0.02
     x = Tensor(np.random.default_rng(0).standard_normal((4, 5)).astype(np.float32))
-    np.testing.assert_array_equal(drop.eval()(x).data, x.data)
-    assert np.all(nn.Dropout(p=0.0)(x).data == x.data)
+    np.testing.assert_array_equal(drop.eval()(x).array, x.array)
+    assert np.all(nn.Dropout(p=0.0)(x).array == x.array)
 
 
 def test_dropout_is_reproducible_under_manual_seed():
     drop, x = nn.Dropout(), Tensor(np.ones(64, dtype=np.float32))
     cnnlab.manual_seed(3)
-    first = drop(x).data
+    first = drop(x).array
     cnnlab.manual_seed(3)
-    np.testing.assert_array_equal(drop(x).data, first)
+    np.testing.assert_array_equal(drop(x).array, first)
 
 
 def test_dropout2d_zeroes_whole_channels():
     cnnlab.manual_seed(1)
-    out = nn.Dropout2d(p=0.5)(Tensor(np.ones((8, 16, 3, 3), dtype=np.float32))).data
+    out = nn.Dropout2d(p=0.5)(Tensor(np.ones((8, 16, 3, 3), dtype=np.float32))).array
     per_channel = out.reshape(8, 16, 9)
     assert np.all(per_channel.min(axis=2) == per_channel.max(axis=2))
     assert 0 < (per_channel[..., 0] == 0).mean() < 1
@@ -388,10 +388,10 @@ def test_model_eval_switches_dropout_and_batchnorm():
     net = nn.Sequential(nn.Linear(4, 4), nn.BatchNorm1d(4), nn.Dropout(0.5))
     x = Tensor(np.random.default_rng(9).standard_normal((16, 4)).astype(np.float32))
     net.eval()
-    first, second = net(x).data, net(x).data
+    first, second = net(x).array, net(x).array
     np.testing.assert_array_equal(first, second)
     assert net[1].num_batches_tracked.item() == 0
-    expected = (net[0](x).data - 0) / np.sqrt(1 + 1e-5)          # running mean 0, variance 1
+    expected = (net[0](x).array - 0) / np.sqrt(1 + 1e-5)          # running mean 0, variance 1
     assert_close(first, expected, 1e-5)
     net.train()
     net(x)
@@ -411,18 +411,18 @@ def test_conv_default_init_is_reproducible_under_manual_seed():
     cnnlab.manual_seed(42)
     second = nn.Conv2d(3, 8, 3).state_dict()
     for key in first:
-        np.testing.assert_array_equal(first[key].data, second[key].data)
-    assert not np.array_equal(first["weight"].data, nn.Conv2d(3, 8, 3).weight.data)
+        np.testing.assert_array_equal(first[key].array, second[key].array)
+    assert not np.array_equal(first["weight"].array, nn.Conv2d(3, 8, 3).weight.array)
 
 
 def test_reset_parameters_reinitialises_in_place():
     layer = nn.BatchNorm2d(3)
     layer(Tensor(np.random.default_rng(0).standard_normal((2, 3, 2, 2)).astype(np.float32)))
-    layer.weight.data[...] = 5
-    array = layer.running_mean.data
+    layer.weight.array[...] = 5
+    array = layer.running_mean.array
     layer.reset_parameters()
-    assert layer.running_mean.data is array and np.all(array == 0) and np.all(layer.running_var.data == 1)
-    assert layer.num_batches_tracked.item() == 0 and np.all(layer.weight.data == 1)
+    assert layer.running_mean.array is array and np.all(array == 0) and np.all(layer.running_var.array == 1)
+    assert layer.num_batches_tracked.item() == 0 and np.all(layer.weight.array == 1)
 
 
 # ---------------------------------------------------------------- errors

@@ -66,7 +66,7 @@ def test_parameter_is_a_trainable_float32_tensor():
 def test_parameter_shares_numpy_array():
     array = np.zeros(3, dtype=np.float32)
     w = nn.Parameter(array)
-    w.data[0] = 5
+    w.array[0] = 5
     assert array[0] == 5
 
 
@@ -182,7 +182,7 @@ def test_apply_visits_children_before_parent():
     assert net.apply(lambda m: visited.append(type(m).__name__)) is net
     assert visited == ["Linear", "ReLU", "Linear", "Sequential", "Sequential"]
     net.apply(lambda m: nn.init.zeros_(m.bias) if isinstance(m, nn.Linear) else None)
-    assert all(np.all(m.bias.data == 0) for m in net.modules() if isinstance(m, nn.Linear))
+    assert all(np.all(m.bias.array == 0) for m in net.modules() if isinstance(m, nn.Linear))
 
 
 def test_to_double_casts_parameters_and_float_buffers():
@@ -201,8 +201,8 @@ def test_to_double_casts_parameters_and_float_buffers():
 def test_deepcopy_gives_independent_parameters():
     net = nested_net(nn)
     twin = copy.deepcopy(net)
-    twin.classifier[2].weight.data[...] = 0
-    assert not np.all(net.classifier[2].weight.data == 0)
+    twin.classifier[2].weight.array[...] = 0
+    assert not np.all(net.classifier[2].weight.array == 0)
     assert list(twin.state_dict()) == list(net.state_dict())
 
 
@@ -245,20 +245,20 @@ def test_state_dict_values_are_detached_and_share_memory():
     assert all(type(v) is Tensor and not v.requires_grad for v in state.values())
     assert state["features.0.bn.num_batches_tracked"].dtype == np.int64
     assert state["features.0.bn.num_batches_tracked"].shape == ()
-    state["classifier.2.bias"].data[0] = 42.0
-    assert net.classifier[2].bias.data[0] == 42.0
+    state["classifier.2.bias"].array[0] = 42.0
+    assert net.classifier[2].bias.array[0] == 42.0
     assert net.state_dict(keep_vars=True)["classifier.2.bias"] is net.classifier[2].bias
 
 
 @pytest.mark.parametrize("build", [lenet, nested_net], ids=["lenet", "nested"])
 def test_load_state_dict_round_trip_with_torch(build):
     ours, theirs = build(nn), build(torch.nn)
-    before = {key: id(value.data) for key, value in ours.state_dict().items()}
+    before = {key: id(value.array) for key, value in ours.state_dict().items()}
     result = ours.load_state_dict(torch_state_as_numpy(theirs))
     assert result == ([], []) and result.missing_keys == [] and result.unexpected_keys == []
     for key, value in ours.state_dict().items():
-        np.testing.assert_array_equal(value.data, theirs.state_dict()[key].numpy())
-        assert id(value.data) == before[key] and value.dtype == theirs.state_dict()[key].numpy().dtype
+        np.testing.assert_array_equal(value.array, theirs.state_dict()[key].numpy())
+        assert id(value.array) == before[key] and value.dtype == theirs.state_dict()[key].numpy().dtype
     # and back: torch accepts ours unchanged
     fresh = build(torch.nn)
     fresh.load_state_dict({key: torch.from_numpy(value.numpy().copy()) for key, value in ours.state_dict().items()})
@@ -269,7 +269,7 @@ def test_load_state_dict_round_trip_with_torch(build):
 def test_load_state_dict_keeps_dtype_and_accepts_tensors():
     ours = nn.Linear(3, 2)
     ours.load_state_dict({"weight": Tensor(np.full((2, 3), 0.5)), "bias": np.arange(2.0)})
-    assert ours.weight.dtype == np.float32 and ours.weight.data[0, 0] == 0.5 and ours.bias.data.tolist() == [0, 1]
+    assert ours.weight.dtype == np.float32 and ours.weight.array[0, 0] == 0.5 and ours.bias.array.tolist() == [0, 1]
 
 
 def test_load_state_dict_strict_and_non_strict():
@@ -278,10 +278,10 @@ def test_load_state_dict_strict_and_non_strict():
     with raises(ValueError, "load_state_dict", "Sequential", "strict=True",
                 "missing keys ['0.bias']", "unexpected keys ['0.bais']"):
         net.load_state_dict(state)
-    assert not np.all(net[0].weight.data == 0)          # nothing copied
+    assert not np.all(net[0].weight.array == 0)          # nothing copied
     missing, unexpected = net.load_state_dict(state, strict=False)
     assert missing == ["0.bias"] and unexpected == ["0.bais"]
-    assert np.all(net[0].weight.data == 0)
+    assert np.all(net[0].weight.array == 0)
 
 
 def test_load_state_dict_shape_mismatch_names_key_and_shapes():
@@ -290,7 +290,7 @@ def test_load_state_dict_shape_mismatch_names_key_and_shapes():
     with raises(ValueError, "load_state_dict", "shape mismatch", "'0.weight'",
                 "checkpoint has shape (6, 1, 5, 5)", "model has (6, 1, 3, 3)"):
         net.load_state_dict({"0.weight": np.zeros((6, 1, 5, 5)), "0.bias": good_bias}, strict=False)
-    assert not np.all(net[0].bias.data == 1)             # nothing copied
+    assert not np.all(net[0].bias.array == 1)             # nothing copied
 
 
 # --------------------------------------------------------------- containers
@@ -313,7 +313,7 @@ def test_sequential_indexing_slicing_and_append():
     assert [n for n, _ in net.named_children()] == ["0", "1", "2"]
     net = nn.Sequential(a, b, c)
     out = net(Tensor(np.ones((5, 2), dtype=np.float32)))
-    np.testing.assert_allclose(out.data, c(b(a(Tensor(np.ones((5, 2), dtype=np.float32))))).data)
+    np.testing.assert_allclose(out.array, c(b(a(Tensor(np.ones((5, 2), dtype=np.float32))))).array)
     with raises(IndexError, "Sequential", "index 3", "out of range", "3 modules"):
         net[3]
     with raises(TypeError, "Sequential", "index must be an int or a slice", "str"):

@@ -39,7 +39,7 @@ def test_batch_norm_matches_loop(shape, training, rng):
     out = F.batch_norm(Tensor(x), Tensor(mean.copy()), Tensor(var.copy()), Tensor(weight), Tensor(bias),
                        training=training)
     expected = naive_batch_norm(x, None if training else mean, None if training else var, weight, bias)
-    assert_close(out.data, expected, 1e-12)
+    assert_close(out.array, expected, 1e-12)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -65,14 +65,14 @@ def test_batch_norm_running_stats_match_torch_after_several_calls(shape, momentu
     c = shape[1]
     mean, var = Tensor(np.zeros(c, dtype)), Tensor(np.ones(c, dtype))
     torch_mean, torch_var = torch.tensor(np.zeros(c, dtype)), torch.tensor(np.ones(c, dtype))
-    mean_array = mean.data
+    mean_array = mean.array
     for step in range(4):
         x = (rng.standard_normal(shape) * (step + 1) + step).astype(dtype)
         F.batch_norm(Tensor(x), mean, var, training=True, momentum=momentum)
         TF.batch_norm(torch.tensor(x), torch_mean, torch_var, training=True, momentum=momentum)
-    assert mean.data is mean_array and mean.dtype == dtype and var.dtype == dtype  # updated in place
-    assert_close(mean.data, torch_mean.numpy(), 1e-5 if dtype == np.float32 else 1e-12)
-    assert_close(var.data, torch_var.numpy(), 1e-5 if dtype == np.float32 else 1e-12)
+    assert mean.array is mean_array and mean.dtype == dtype and var.dtype == dtype  # updated in place
+    assert_close(mean.array, torch_mean.numpy(), 1e-5 if dtype == np.float32 else 1e-12)
+    assert_close(var.array, torch_var.numpy(), 1e-5 if dtype == np.float32 else 1e-12)
 
 
 def test_batch_norm_running_var_is_unbiased(rng):
@@ -85,7 +85,7 @@ def test_batch_norm_running_var_is_unbiased(rng):
 
 def test_batch_norm_training_output_is_standardised(rng):
     x = Tensor(5 * rng.standard_normal((16, 3, 4, 4)) + 2)
-    out = F.batch_norm(x, None, None, training=True).data
+    out = F.batch_norm(x, None, None, training=True).array
     np.testing.assert_allclose(out.mean(axis=(0, 2, 3)), 0, atol=1e-12)
     np.testing.assert_allclose(out.var(axis=(0, 2, 3)), 1, rtol=1e-4)
 
@@ -113,7 +113,7 @@ def test_batch_norm_keeps_float32(rng):
     for training in (True, False):
         out = F.batch_norm(x, Tensor(np.zeros(3)), Tensor(np.ones(3)), w, b, training=training)  # float64 stats
         assert out.dtype == np.float32
-        assert all(g.dtype == np.float32 for g in out._backward(np.ones_like(out.data)))
+        assert all(g.dtype == np.float32 for g in out._backward(np.ones_like(out.array)))
 
 
 def test_batch_norm_errors():
@@ -168,7 +168,7 @@ def test_layer_norm_matches_loop(shape, normalized_shape, affine, rng):
     trailing = (normalized_shape,) if isinstance(normalized_shape, int) else tuple(normalized_shape)
     weight, bias = (rng.standard_normal(trailing), rng.standard_normal(trailing)) if affine else (None, None)
     out = F.layer_norm(Tensor(x), normalized_shape, *([Tensor(weight), Tensor(bias)] if affine else []))
-    assert_close(out.data, naive_layer_norm(x, len(trailing), weight, bias), 1e-12)
+    assert_close(out.array, naive_layer_norm(x, len(trailing), weight, bias), 1e-12)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -229,7 +229,7 @@ GN_CASES = [((2, 6), 3), ((2, 6, 5), 1), ((2, 6, 5), 2), ((2, 6, 3, 3), 3), ((2,
 def test_group_norm_matches_loop(shape, groups, rng):
     x, weight, bias = rng.standard_normal(shape), rng.standard_normal(shape[1]), rng.standard_normal(shape[1])
     out = F.group_norm(Tensor(x), groups, Tensor(weight), Tensor(bias))
-    assert_close(out.data, naive_group_norm(x, groups, weight, bias), 1e-12)
+    assert_close(out.array, naive_group_norm(x, groups, weight, bias), 1e-12)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -248,7 +248,7 @@ def test_group_norm_gradcheck(shape, groups, affine, rng):
 
 def test_group_norm_with_one_group_is_layer_norm_over_channels(rng):
     x = Tensor(rng.standard_normal((2, 4, 3, 3)))
-    assert_close(F.group_norm(x, 1).data, F.layer_norm(x, (4, 3, 3)).data, 1e-12)
+    assert_close(F.group_norm(x, 1).array, F.layer_norm(x, (4, 3, 3)).array, 1e-12)
 
 
 def test_group_norm_errors():

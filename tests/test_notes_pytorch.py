@@ -2,7 +2,7 @@
 
 Each block below is the notes' code as written, apart from the import lines
 (``{imports}``) and the corrections marked ``CORRECTED`` (mistakes that fail in
-PyTorch and torchvision too, or the one line cnnlab reads differently).
+PyTorch and torchvision too).
 """
 import contextlib
 import io
@@ -222,8 +222,7 @@ for epoch in range(EPOCH):
         optimizer.step() # cnn的优化器参数更新
 """, """
 test_output = cnn(test_x[:10])
-# CORRECTED: the notes write .data.numpy(); cnnlab's .data is the NumPy array itself, so .numpy() is dropped there
-pred_y = torch.max(test_output, 1)[1].data.squeeze()
+pred_y = torch.max(test_output, 1)[1].data.numpy().squeeze()
 print(pred_y, 'prediction number')
 print(test_y[:10], 'real number')
 """]
@@ -266,7 +265,8 @@ def test_the_mnist_case_study_runs_with_only_its_imports_changed(mnist_folders):
     assert test_x.dtype == np.float32 and test_x.shape == (TRAIN_IMAGES, 1, 28, 28)
     np.testing.assert_allclose(test_x.numpy(), train.data[:TRAIN_IMAGES] / np.float32(255), rtol=1e-7)
     assert namespace["test_y"].dtype == np.int64
-    assert namespace["pred_y"].shape == (10,) and namespace["pred_y"].dtype == np.int64
+    pred_y = namespace["pred_y"]   # .data.numpy().squeeze(): a NumPy array, as in PyTorch
+    assert isinstance(pred_y, np.ndarray) and pred_y.shape == (10,) and pred_y.dtype == np.int64
     assert "prediction number" in printed and "real number" in printed and "(conv1): Sequential(" in printed
     assert np.isfinite(float(namespace["loss"].item()))
 

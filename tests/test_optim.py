@@ -107,9 +107,9 @@ def test_matches_torch(name, options, dtype):
     ours = run_ours(make(cnnlab.optim), weights, STEPS)
     theirs = run_torch(make(torch.optim), weights, STEPS)
     for p, expected in zip(optimizer_params(ours), theirs):
-        assert p.data.dtype == dtype
-        assert_close(p.data, expected, TOLERANCE[dtype])
-        assert not np.allclose(p.data, weights[0] if p.shape == SHAPES[0] else weights[1])
+        assert p.array.dtype == dtype
+        assert_close(p.array, expected, TOLERANCE[dtype])
+        assert not np.allclose(p.array, weights[0] if p.shape == SHAPES[0] else weights[1])
 
 
 GROUPS = {
@@ -132,7 +132,7 @@ def test_param_groups_match_torch(name, dtype):
     ours = run_ours(make(cnnlab.optim), weights, STEPS)
     theirs = run_torch(make(torch.optim), weights, STEPS)
     for p, expected in zip(optimizer_params(ours), theirs):
-        assert_close(p.data, expected, TOLERANCE[dtype])
+        assert_close(p.array, expected, TOLERANCE[dtype])
     assert ours.param_groups[1]["lr"] == override["lr"]
     assert ours.param_groups[0]["lr"] == defaults["lr"]
 
@@ -189,7 +189,7 @@ def run_on_fixed_gradients(optimizer_class, w, grads, **options):
     for g in grads:
         param._grad = np.array(g)
         optimizer.step()
-    return param.data
+    return param.array
 
 
 NAIVE_W = [0.5, -1.0, 2.0]
@@ -227,7 +227,7 @@ def test_sgd_hand_worked_step():
     optimizer = SGD([w], lr=0.1, momentum=0.9)
     (w * w).sum().backward()
     optimizer.step()
-    np.testing.assert_allclose(w.data, [0.8, -1.6], rtol=1e-6)
+    np.testing.assert_allclose(w.array, [0.8, -1.6], rtol=1e-6)
     np.testing.assert_allclose(optimizer.state[w]["momentum_buffer"], [2.0, -4.0])
 
 
@@ -237,14 +237,14 @@ def test_adam_first_step_is_lr_times_sign():
     optimizer = Adam([w], lr=0.01, eps=0.0)
     w._grad = np.array([3.0, -0.5, 1e-3])
     optimizer.step()
-    np.testing.assert_allclose(w.data, [0.99, -1.99, -0.01], rtol=1e-12)
+    np.testing.assert_allclose(w.array, [0.99, -1.99, -0.01], rtol=1e-12)
 
 
 # ------------------------------------------------------ in place, dtypes, grads
 @pytest.mark.parametrize("name,options", ALL_OPTIONS, ids=list(OPTIONS))
 def test_updates_in_place_and_keeps_float32(name, options):
     params = [cnnlab.Tensor(w, requires_grad=True) for w in initial_weights(np.float32)]
-    arrays = [p.data for p in params]
+    arrays = [p.array for p in params]
     optimizer = getattr(cnnlab.optim, name)(params, **options)
     for group in optimizer.param_groups:
         group["lr"] = np.float64(group["lr"])  # a NumPy float64 lr must not promote the update
@@ -253,7 +253,7 @@ def test_updates_in_place_and_keeps_float32(name, options):
         loss_of(params, noise(step, np.float32), cnnlab).backward()
         optimizer.step()
     for p, array in zip(params, arrays):
-        assert p.data is array and p.data.dtype == np.float32
+        assert p.array is array and p.array.dtype == np.float32
         assert all(v.dtype == np.float32 for v in optimizer.state[p].values() if isinstance(v, np.ndarray))
 
 
@@ -262,7 +262,7 @@ def test_parameters_without_gradient_are_skipped():
     optimizer = Adam([used, unused], lr=0.1)
     (used * used).sum().backward()
     optimizer.step()
-    assert unused.data.tolist() == [3.0] and unused not in optimizer.state
+    assert unused.array.tolist() == [3.0] and unused not in optimizer.state
     assert optimizer.state[used]["step"] == 1
 
 
@@ -289,7 +289,7 @@ def test_step_with_closure_returns_loss_and_records_graph_under_no_grad():
     with cnnlab.no_grad():
         loss = optimizer.step(closure)
     assert loss.item() == 5.0
-    np.testing.assert_allclose(w.data, [0.8, -1.6], rtol=1e-6)
+    np.testing.assert_allclose(w.array, [0.8, -1.6], rtol=1e-6)
 
 
 def test_state_counts_steps_per_parameter():
@@ -350,7 +350,7 @@ def test_state_dict_round_trip_is_bit_identical(name, options, through_json):
 
     first = run_ours(make, weights, 4)
     saved = first.state_dict()
-    saved_weights = [p.data.copy() for p in optimizer_params(first)]
+    saved_weights = [p.array.copy() for p in optimizer_params(first)]
     run_ours(make, weights, 3, start=4, optimizer=first)  # training goes on; the snapshot must not change
     if through_json:
         saved = to_json_and_back(saved)
@@ -358,7 +358,7 @@ def test_state_dict_round_trip_is_bit_identical(name, options, through_json):
     resumed.load_state_dict(saved)
     run_ours(make, weights, 6, start=4, optimizer=resumed)
     for p, q in zip(optimizer_params(resumed), optimizer_params(uninterrupted)):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.array, q.array)
     assert resumed.param_groups[1]["lr"] == options["lr"] / 2
 
 

@@ -29,8 +29,8 @@ def check_pool(ours, theirs, x, dtype, return_indices=False):
         ours_values, ours_indices = ours(cnnlab.Tensor(x.astype(dtype)))
         torch_values, torch_indices = theirs(torch.tensor(x.astype(dtype)))
         assert ours_indices.dtype == np.int64
-        np.testing.assert_array_equal(ours_indices.data, torch_indices.numpy())
-        np.testing.assert_array_equal(ours_values.data, torch_values.numpy())
+        np.testing.assert_array_equal(ours_indices.array, torch_indices.numpy())
+        np.testing.assert_array_equal(ours_values.array, torch_values.numpy())
 
 
 # --------------------------------------------------------- naive references
@@ -79,7 +79,7 @@ def test_hand_worked_example():
 def test_max_pool2d_matches_naive_loops(rng, k, stride, padding, dilation):
     X = rng.standard_normal((7, 8))
     ours = F.max_pool2d(cnnlab.Tensor(X[None]), k, stride, padding, dilation)
-    np.testing.assert_array_equal(ours.data[0], corr2d_max(X, k, stride, padding, dilation))
+    np.testing.assert_array_equal(ours.array[0], corr2d_max(X, k, stride, padding, dilation))
 
 
 @pytest.mark.parametrize("count_include_pad", [True, False])
@@ -87,15 +87,15 @@ def test_max_pool2d_matches_naive_loops(rng, k, stride, padding, dilation):
 def test_avg_pool2d_matches_naive_loops(rng, k, stride, padding, count_include_pad):
     X = rng.standard_normal((7, 8))
     ours = F.avg_pool2d(cnnlab.Tensor(X[None]), k, stride, padding, count_include_pad=count_include_pad)
-    np.testing.assert_allclose(ours.data[0], corr2d_avg(X, k, stride, padding, count_include_pad), rtol=1e-12)
+    np.testing.assert_allclose(ours.array[0], corr2d_avg(X, k, stride, padding, count_include_pad), rtol=1e-12)
 
 
 @pytest.mark.parametrize("shape,out", [((7, 5), (3, 2)), ((6, 6), (4, 1)), ((5, 4), (5, 4)), ((3, 2), (5, 4))])
 def test_adaptive_pools_match_naive_loops(rng, shape, out):
     X = rng.standard_normal(shape)
-    np.testing.assert_allclose(F.adaptive_avg_pool2d(cnnlab.Tensor(X[None]), out).data[0],
+    np.testing.assert_allclose(F.adaptive_avg_pool2d(cnnlab.Tensor(X[None]), out).array[0],
                                adaptive_reference(X, out, np.mean), rtol=1e-12)
-    np.testing.assert_array_equal(F.adaptive_max_pool2d(cnnlab.Tensor(X[None]), out).data[0],
+    np.testing.assert_array_equal(F.adaptive_max_pool2d(cnnlab.Tensor(X[None]), out).array[0],
                                   adaptive_reference(X, out, np.max))
 
 
@@ -300,8 +300,8 @@ def test_max_pool_gradient_accumulates_where_windows_overlap():
 
 def test_empty_stride_means_kernel_size_as_in_torch(rng):
     x = cnnlab.Tensor(rng.standard_normal((1, 6, 6)))
-    np.testing.assert_array_equal(F.max_pool2d(x, 3, stride=()).data, F.max_pool2d(x, 3, stride=3).data)
-    np.testing.assert_array_equal(F.avg_pool2d(x, 2, stride=[]).data, F.avg_pool2d(x, 2).data)
+    np.testing.assert_array_equal(F.max_pool2d(x, 3, stride=()).array, F.max_pool2d(x, 3, stride=3).array)
+    np.testing.assert_array_equal(F.avg_pool2d(x, 2, stride=[]).array, F.avg_pool2d(x, 2).array)
 
 
 def test_return_indices_false_returns_a_tensor(rng):

@@ -29,7 +29,7 @@ def _both(x, kernel):
         y = op(t)
         g = np.random.default_rng(1).standard_normal(y.shape).astype(x.dtype)
         y.backward(g)
-        results.append((y.data, t.grad.data))
+        results.append((y.array, t.grad.array))
     return results
 
 
@@ -80,5 +80,5 @@ def test_max_pool2d_routes_to_the_tiled_path_and_matches_torch(rng, dtype, size,
     g = rng.standard_normal(ty.shape).astype(dtype)
     y.backward(g)
     ty.backward(torch.tensor(g))
-    np.testing.assert_array_equal(y.data, ty.detach().numpy())
-    np.testing.assert_array_equal(t.grad.data, tx.grad.numpy())
+    np.testing.assert_array_equal(y.array, ty.detach().numpy())
+    np.testing.assert_array_equal(t.grad.array, tx.grad.numpy())

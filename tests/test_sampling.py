@@ -85,7 +85,7 @@ def test_bilinear_matches_naive_loop(rng, padding_mode, align_corners):
     image = rng.standard_normal((2, 3, 4, 5))
     grid = rng.uniform(-2.5, 2.5, (2, 3, 4, 2))
     ours = F.grid_sample(cnnlab.Tensor(image), cnnlab.Tensor(grid), "bilinear", padding_mode, align_corners)
-    assert_close(ours.data, naive_grid_sample(image, grid, padding_mode, align_corners), 1e-12)
+    assert_close(ours.array, naive_grid_sample(image, grid, padding_mode, align_corners), 1e-12)
 
 
 def test_nearest_rounds_half_to_even():
@@ -94,7 +94,7 @@ def test_nearest_rounds_half_to_even():
     x = np.array([-0.75, -0.25, 0.25, 0.75])
     grid = np.stack([x, np.zeros(4)], axis=-1).reshape(1, 1, 4, 2)
     ours = F.grid_sample(cnnlab.Tensor(image), cnnlab.Tensor(grid), "nearest", align_corners=True)
-    assert ours.data.reshape(-1).tolist() == [0.0, 2.0, 2.0, 4.0]
+    assert ours.array.reshape(-1).tolist() == [0.0, 2.0, 2.0, 4.0]
     check_op(lambda a, g: F.grid_sample(a, g, "nearest", align_corners=True),
              lambda a, g: TF.grid_sample(a, g, "nearest", align_corners=True), image, grid, dtype=np.float64)
 
@@ -103,7 +103,7 @@ def test_nearest_rounds_half_to_even():
 @pytest.mark.parametrize("spatial", [(1, 1), (1, 4), (3, 5)])
 def test_affine_grid_of_identity_is_the_pixel_grid(align_corners, spatial):
     h, w = spatial
-    grid = F.affine_grid(cnnlab.Tensor(_identity_theta(2, 2)), (2, 3, h, w), align_corners).data
+    grid = F.affine_grid(cnnlab.Tensor(_identity_theta(2, 2)), (2, 3, h, w), align_corners).array
     xs, ys = _pixel_positions(w, align_corners), _pixel_positions(h, align_corners)
     expected = np.stack(np.broadcast_arrays(xs[None, :], ys[:, None]), axis=-1)
     assert grid.shape == (2, h, w, 2)
@@ -111,7 +111,7 @@ def test_affine_grid_of_identity_is_the_pixel_grid(align_corners, spatial):
 
 
 def test_affine_grid_3d_identity_runs_x_then_y_then_z():
-    grid = F.affine_grid(cnnlab.Tensor(_identity_theta(1, 3)), (1, 1, 2, 3, 4), align_corners=True).data
+    grid = F.affine_grid(cnnlab.Tensor(_identity_theta(1, 3)), (1, 1, 2, 3, 4), align_corners=True).array
     assert grid.shape == (1, 2, 3, 4, 3)
     assert_close(grid[0, 1, 2, 3], [1.0, 1.0, 1.0], 1e-6)
     assert_close(grid[0, 0, 1, 2], [1 / 3, 0.0, -1.0], 1e-6)
@@ -126,7 +126,7 @@ def test_identity_grid_returns_the_input(rng, align_corners, dims, dtype):
     grid = F.affine_grid(cnnlab.Tensor(_identity_theta(2, dims).astype(dtype)), size, align_corners)
     out = F.grid_sample(image, grid, align_corners=align_corners)
     assert out.dtype == dtype
-    assert_close(out.data, image.data, 1e-5 if dtype == np.float32 else 1e-12)
+    assert_close(out.array, image.array, 1e-5 if dtype == np.float32 else 1e-12)
 
 
 # ------------------------------------------------------------------ finite differences

@@ -138,14 +138,14 @@ def test_reductions_gradcheck(name, ours, theirs, rng):
 def test_max_along_dim_returns_torch_style_indices():
     x = Tensor([[1.0, 5.0, 2.0], [7.0, 0.0, 7.0]])
     values, indices = x.max(dim=1)
-    np.testing.assert_array_equal(values.data, [5.0, 7.0])
-    np.testing.assert_array_equal(indices.data, [1, 0])
+    np.testing.assert_array_equal(values.array, [5.0, 7.0])
+    np.testing.assert_array_equal(indices.array, [1, 0])
 
 
 def test_tied_maxima_share_the_gradient_as_amax():
     x = Tensor([[1.0, 3.0, 3.0]], requires_grad=True)
     x.amax().backward()
-    np.testing.assert_array_equal(x.grad.data, [[0.0, 0.5, 0.5]])
+    np.testing.assert_array_equal(x.grad.array, [[0.0, 0.5, 0.5]])
 
 
 def test_reduce_dim_out_of_range_message():
@@ -211,7 +211,7 @@ def test_gradients_accumulate_across_backward_calls():
     w = Tensor([1.0, 2.0], requires_grad=True)
     (w * 3).sum().backward()
     (w * w).sum().backward()
-    np.testing.assert_allclose(w.grad.data, [3 + 2, 3 + 4])
+    np.testing.assert_allclose(w.grad.array, [3 + 2, 3 + 4])
 
 
 def test_shared_subexpression_sums_both_paths():
@@ -273,7 +273,7 @@ def test_non_leaf_grad_only_when_retained():
     h.retain_grad()
     k = x * 4
     (h * k).sum().backward()
-    np.testing.assert_allclose(h.grad.data, k.data)
+    np.testing.assert_allclose(h.grad.array, k.array)
     assert k.grad is None
 
 
@@ -304,7 +304,7 @@ def test_array_protocol_and_grad_is_array_like():
     w = Tensor([1.0, 2.0], requires_grad=True)
     (w * w).sum().backward()
     np.testing.assert_array_equal(np.asarray(w.grad), [2.0, 4.0])
-    assert np.asarray(w) is w.data and w.numpy() is w.data
+    assert np.asarray(w) is w.array and w.numpy() is w.array
     assert isinstance(np.ones(2) + w, Tensor)
 
 
@@ -321,7 +321,7 @@ def test_detach_and_astype():
     assert y.dtype == np.float64
     (y * y).sum().backward()
     assert x.grad.dtype == np.float32
-    np.testing.assert_allclose(x.grad.data, [2.0, 4.0])
+    np.testing.assert_allclose(x.grad.array, [2.0, 4.0])
 
 
 def test_repr_is_quiet():
@@ -334,8 +334,8 @@ def test_factories_and_seed():
     cnnlab.manual_seed(3)
     a = cnnlab.randn(2, 3)
     cnnlab.manual_seed(3)
-    np.testing.assert_array_equal(a.data, cnnlab.randn(2, 3).data)
-    assert cnnlab.zeros((2, 3)).shape == (2, 3) and cnnlab.ones(4).data.sum() == 4
+    np.testing.assert_array_equal(a.array, cnnlab.randn(2, 3).array)
+    assert cnnlab.zeros((2, 3)).shape == (2, 3) and cnnlab.ones(4).array.sum() == 4
 
 
 # ------------------------------------------------------------- layout
@@ -350,10 +350,10 @@ def test_contiguous_copies_a_view_and_passes_the_gradient(name, view, rng):
              dtype=np.float64)
     x = Tensor(rng.standard_normal((2, 3, 4, 5)))
     y = view(x)
-    assert not y.is_contiguous() and not y.data.flags.c_contiguous
+    assert not y.is_contiguous() and not y.array.flags.c_contiguous
     z = y.contiguous()
-    assert z.is_contiguous() and z.data.flags.c_contiguous
-    np.testing.assert_array_equal(z.data, y.data)
+    assert z.is_contiguous() and z.array.flags.c_contiguous
+    np.testing.assert_array_equal(z.array, y.array)
 
 
 def test_contiguous_returns_a_contiguous_tensor_itself():

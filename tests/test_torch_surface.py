@@ -128,10 +128,84 @@ def test_max_and_min_of_two_tensors_are_elementwise_and_ties_share_the_gradient(
     same(getattr(cnnlab, "maximum" if which == "max" else "minimum")(x, y), theirs)
 
 
-def test_max_accepts_the_array_behind_data():
+def test_max_of_data_and_of_the_array_match_torch():
     outputs = cnnlab.Tensor(X)
     _, predicted = cnnlab.max(outputs.data, 1)  # the PyTorch tutorials' torch.max(outputs.data, 1)
     same(predicted, torch.max(torch.tensor(X).data, 1)[1])
+    same(cnnlab.max(outputs.array, 1)[1], torch.max(torch.tensor(X), 1)[1])
+
+
+# ------------------------------------------------------------------- .data
+def test_data_is_a_tensor_on_the_same_array_outside_the_graph():
+    x = cnnlab.tensor(X, requires_grad=True)
+    y = x * 3
+    for t in (x, y):
+        data = t.data
+        assert isinstance(data, cnnlab.Tensor) and data is not t and data.array is t.array
+        assert data.requires_grad is False and data.is_leaf
+    tx = torch.tensor(X, requires_grad=True)
+    ty = tx * 3
+    assert not tx.data.requires_grad and not ty.data.requires_grad and ty.data.is_leaf
+
+
+def test_data_of_a_parameter_is_a_plain_tensor_as_in_torch():
+    p = cnnlab.nn.Parameter(X)
+    assert type(p.data) is cnnlab.Tensor and type(torch.nn.Parameter(torch.tensor(X)).data) is torch.Tensor
+
+
+def test_writes_through_data_reach_the_tensor_and_ops_on_it_record_no_graph():
+    x = cnnlab.tensor(X, requires_grad=True)
+    x.data.array[0, 0] = 10.0
+    assert x.array[0, 0] == 10.0
+    doubled = x.data * 2
+    assert not doubled.requires_grad and doubled.is_leaf
+    with pytest.raises(RuntimeError, match="does not require grad"):
+        doubled.sum().backward()
+
+
+def test_the_notes_prediction_line_matches_torch():
+    x, tx = cnnlab.Tensor(X), torch.tensor(X)
+    ours = cnnlab.max(x, 1)[1].data.numpy().squeeze()
+    theirs = torch.max(tx, 1)[1].data.numpy().squeeze()
+    assert ours.dtype == theirs.dtype and ours.shape == theirs.shape
+    np.testing.assert_array_equal(ours, theirs)
+    assert (cnnlab.max(x, 1)[1].data == 1).sum().item() == (torch.max(tx, 1)[1].data == 1).sum().item()
+
+
+@pytest.mark.parametrize("value", [np.zeros((4,), np.float64), [0.0, 0.0, 0.0, 0.0]])
+def test_assigning_data_replaces_the_storage_shape_and_dtype_follow(value):
+    x = cnnlab.tensor(X, requires_grad=True)
+    (x * 2).sum().backward()
+    x.data = cnnlab.tensor(value) if isinstance(value, np.ndarray) else value
+    tx = torch.tensor(X, requires_grad=True)
+    tx.data = torch.tensor(value, dtype=torch.float64 if isinstance(value, np.ndarray) else torch.float32)
+    same(x, tx)
+    assert x.requires_grad and tx.requires_grad
+    assert x.grad is None   # the (2, 3) gradient no longer fits a (4,) tensor
+
+
+def test_assigning_data_shares_the_array_and_keeps_a_fitting_grad():
+    w = cnnlab.nn.Parameter(np.ones((2, 3), np.float32))
+    (w * 2).sum().backward()
+    source = cnnlab.tensor(X)
+    w.data = source
+    assert w.array is source.array and isinstance(w, cnnlab.nn.Parameter)
+    np.testing.assert_array_equal(w.grad.numpy(), np.full((2, 3), 2.0, np.float32))
+    (w * w).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), 2 + 2 * X)
+
+
+def test_assigning_integer_data_to_a_tensor_that_requires_grad_is_refused_as_in_torch():
+    x = cnnlab.tensor(X, requires_grad=True)
+    with pytest.raises(TypeError, match=re.escape("Tensor.data: value must be a float32 or float64 array for a "
+                                                  "tensor that requires grad, got dtype=int64")):
+        x.data = cnnlab.tensor([1, 2])
+    with pytest.raises(RuntimeError, match="floating point"):
+        torch.tensor(X, requires_grad=True).data = torch.tensor([1, 2])
+    assert x.dtype == np.float32 and x.shape == (2, 3)
+    plain = cnnlab.tensor(X)
+    plain.data = cnnlab.tensor([1, 2])
+    assert plain.array.tolist() == [1, 2]
 
 
 @pytest.mark.parametrize("dim,keepdim", [(None, False), (0, False), (1, True)])
@@ -189,7 +263,7 @@ def test_tensor_methods_the_notes_use():
     same(cnnlab.arange(3).float(), torch.arange(3).float())
     same(x.long(), tx.long())
     same(cnnlab.ones(3, 1).squeeze(1), torch.ones(3, 1).squeeze(1))
-    same(cnnlab.max(x, 1)[1].numpy().squeeze(), torch.max(tx, 1)[1].data.numpy().squeeze())
+    same(cnnlab.max(x, 1)[1].data.numpy().squeeze(), torch.max(tx, 1)[1].data.numpy().squeeze())
 
 
 def test_variable_returns_the_tensor_itself():
@@ -289,3 +363,17 @@ def test_cifar10_has_torchvisions_layout(tmp_path):
     image, _ = torchvision.datasets.CIFAR10(tmp_path)[1]
     assert isinstance(image, Image.Image) and image.mode == "RGB"
     np.testing.assert_array_equal(np.asarray(image), ds.data[1])
+
+
+def test_writing_through_data_or_under_no_grad_as_torch_does():
+    ours, theirs = cnnlab.nn.Linear(3, 2), torch.nn.Linear(3, 2)
+    ours.bias.data[1] = 7.0
+    theirs.bias.data[1] = 7.0
+    assert ours.bias.array[1] == theirs.bias.data[1].item() == 7.0
+    with cnnlab.no_grad():
+        ours.weight[0, :] = cnnlab.tensor([1.0, 2.0, 3.0])
+    np.testing.assert_array_equal(ours.weight.array[0], [1, 2, 3])
+    with pytest.raises(RuntimeError, match="requires grad cannot be written in place"):
+        ours.weight[0, 0] = 1.0
+    with pytest.raises(RuntimeError):
+        theirs.weight[0, 0] = 1.0

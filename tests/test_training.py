@@ -29,7 +29,7 @@ def blobs(n=240, seed=0):
 
 
 def weights(model):
-    return {k: v.data.copy() for k, v in model.state_dict().items()}
+    return {k: v.array.copy() for k, v in model.state_dict().items()}
 
 
 def test_real_training_on_the_embedded_sample_reaches_90_percent():

@@ -100,8 +100,8 @@ def test_feature_maps_are_the_layers_real_outputs(lenet, digits):
     x = to_input(digits.data[3])
     maps = {n: a for n, _, a in feature_maps(lenet, digits.data[3])}
     with cnnlab.no_grad():
-        conv1 = lenet.features[0](cnnlab.from_numpy(x)).data
-        pooled = lenet.features[2](lenet.features[1](lenet.features[0](cnnlab.from_numpy(x)))).data
+        conv1 = lenet.features[0](cnnlab.from_numpy(x)).array
+        pooled = lenet.features[2](lenet.features[1](lenet.features[0](cnnlab.from_numpy(x)))).array
     np.testing.assert_array_equal(maps["features.0"], conv1[0])
     np.testing.assert_array_equal(maps["features.2"], pooled[0])
 
@@ -141,7 +141,7 @@ def _check_every_conv(model, image, info=None):
             c, y, x = (int(rng.integers(n)) for n in (channels, height, width))
             answer = explain_conv(model, image, call.name, c, y, x, info=info)
             assert abs(answer["value"] - answer["actual"]) <= 1e-5
-            assert answer["actual"] == float(call.output.data[0, c, y, x])
+            assert answer["actual"] == float(call.output.array[0, c, y, x])
             assert answer["value"] == pytest.approx(answer["sum"] + answer["bias"])
             assert np.allclose(np.array(answer["products"]), np.array(answer["patch"]) * np.array(answer["weights"]))
 

@@ -270,7 +270,7 @@ def float_tensor(where, name, value, like=None, optional=False):
     value = tensor(where, name, value, optional)
     if value is None:
         return None
-    if not is_float(value.data):
+    if not is_float(value.array):
         raise refuse(TypeError, where, name, "a float32 or float64 tensor", f"dtype={value.dtype}")
     if like is not None and value.dtype != like.dtype:
         raise refuse(TypeError, where, name, f"a tensor of the input's dtype {like.dtype}", f"dtype={value.dtype}")

@@ -40,11 +40,11 @@ def full(size, fill_value, dtype=default_float, requires_grad=False):
 
 
 def zeros_like(t, requires_grad=False):
-    return Tensor(get_array_module(t.data).zeros_like(t.data), requires_grad=requires_grad)
+    return Tensor(get_array_module(t.array).zeros_like(t.array), requires_grad=requires_grad)
 
 
 def ones_like(t, requires_grad=False):
-    return Tensor(get_array_module(t.data).ones_like(t.data), requires_grad=requires_grad)
+    return Tensor(get_array_module(t.array).ones_like(t.array), requires_grad=requires_grad)
 
 
 def randn(*size, dtype=default_float, generator=None, requires_grad=False):

@@ -194,7 +194,7 @@ def trace(model, x):
 
 
 def _array(value):
-    return to_numpy(value.data if isinstance(value, Tensor) else value)
+    return to_numpy(value.array if isinstance(value, Tensor) else value)
 
 
 def is_map_layer(module):
@@ -281,9 +281,9 @@ def explain_conv(model, image, layer, channel, y, x, info=None, calls=None):
     padded = np.pad(inputs[0, first:first + per_group], ((0, 0), (top, bottom), (left, right)), mode=mode)
     (kh, kw), (sh, sw), (dh, dw) = conv.kernel_size, conv.stride, conv.dilation
     patch = padded[:, y * sh:y * sh + dh * (kh - 1) + 1:dh, x * sw:x * sw + dw * (kw - 1) + 1:dw].astype(np.float64)
-    weights = to_numpy(conv.weight.data[channel]).astype(np.float64)
+    weights = to_numpy(conv.weight.array[channel]).astype(np.float64)
     products = patch * weights
-    bias = float(conv.bias.data[channel]) if conv.bias is not None else 0.0
+    bias = float(conv.bias.array[channel]) if conv.bias is not None else 0.0
     total = float(products.sum())
     producer, after = _producer(calls, index)
     return {
@@ -330,9 +330,9 @@ def _following_steps(calls, index, channel, y, x):
 
 def _formula(module, channel):
     if isinstance(module, normalization.BatchNorm2d):
-        mean, var = float(module.running_mean.data[channel]), float(module.running_var.data[channel])
-        gamma = float(module.weight.data[channel]) if module.weight is not None else 1.0
-        beta = float(module.bias.data[channel]) if module.bias is not None else 0.0
+        mean, var = float(module.running_mean.array[channel]), float(module.running_var.array[channel])
+        gamma = float(module.weight.array[channel]) if module.weight is not None else 1.0
+        beta = float(module.bias.array[channel]) if module.bias is not None else 0.0
         return f"(v - {mean:.4g}) / sqrt({var:.4g} + {module.eps:g}) * {gamma:.4g} + {beta:.4g}"
     if isinstance(module, dropout.Dropout):
         return "v (dropout is off at inference)"

@@ -215,7 +215,7 @@ def save(obj, path, info=None, architecture=True):
         return
     description = _describe_for_save(obj) if architecture else None
     metadata = {"format": FORMAT, "architecture": description, "info": info or {}}
-    _write(path, {k: v.data for k, v in obj.state_dict().items()}, metadata)
+    _write(path, {k: v.array for k, v in obj.state_dict().items()}, metadata)
 
 
 def _stored_tensors(obj):
@@ -224,7 +224,7 @@ def _stored_tensors(obj):
 
     def array(value, where):
         if isinstance(value, (Tensor, np.ndarray)):
-            return np.asarray(value.data if isinstance(value, Tensor) else value)
+            return np.asarray(value.array if isinstance(value, Tensor) else value)
         raise TypeError(f"save: {where} must be a Tensor, got {type(value).__name__}")
 
     if isinstance(obj, (Tensor, np.ndarray)):
@@ -334,7 +334,7 @@ def save_checkpoint(path, model, optimizer=None, *, epoch, callbacks=(), info=No
     tensors under ``@position/``, is where a run stopped within epoch ``epoch + 1``
     (written by :class:`cnnlab.training.Trainer` when it is interrupted).
     """
-    tensors = {k: v.data for k, v in model.state_dict().items()}
+    tensors = {k: v.array for k, v in model.state_dict().items()}
     checkpoint = {"epoch": epoch, "callbacks": [[type(c).__name__, c.state_dict()] for c in callbacks]}
     if position is not None:
         checkpoint["position"] = _pack_arrays(position, _POSITION, tensors)

@@ -93,12 +93,12 @@ def mult_adds(module, inputs, output):
     """Multiply-adds one call of ``module`` performed (see the module docstring for the formulas)."""
     if isinstance(module, _Conv):
         per_output = module.in_channels // module.groups * math.prod(module.kernel_size)
-        return output.data.size * per_output
+        return output.array.size * per_output
     if isinstance(module, _ConvTranspose):
         per_input = module.out_channels // module.groups * math.prod(module.kernel_size)
-        return inputs[0].data.size * per_input
+        return inputs[0].array.size * per_input
     if isinstance(module, Linear):
-        return output.data.size * module.in_features
+        return output.array.size * module.in_features
     return 0
 
 
@@ -344,7 +344,7 @@ def summary(model, input_shape, *, batch_size=1, dtype=default_float, columns=No
     names = {id(module): name for name, module in model.named_modules()}
     rows, counted, outputs, handles, consumed = [], set(), {}, [], [0]
     x = Tensor(numpy.zeros((batch_size, *input_shape), dtype=dtype))
-    x.requires_grad = is_float(x.data)   # so that functional code between layers leaves a graph to follow
+    x.requires_grad = is_float(x.array)   # so that functional code between layers leaves a graph to follow
     fields = _Fields(x, len(input_shape) - 1)
 
     def record(module, inputs, output):  # the algorithms chosen since the previous row are this row's
@@ -353,10 +353,10 @@ def summary(model, input_shape, *, batch_size=1, dtype=default_float, columns=No
         chosen, consumed[0] = " + ".join(algorithms[consumed[0]:]), len(algorithms)
         size, jump = _size_and_jump(fields.after(module, inputs, output))
         tensors = _tensors(output)
-        outputs.update((id(t), t.data.nbytes) for t in tensors)
+        outputs.update((id(t), t.array.nbytes) for t in tensors)
         rows.append(SummaryRow(names[id(module)] or kind, kind, _shape_of(output), params,
                                mult_adds(module, inputs, output), chosen, shared, size, jump,
-                               sum(t.data.nbytes for t in tensors)))
+                               sum(t.array.nbytes for t in tensors)))
 
     modes = {id(module): module.training for module in model.modules()}
     try:
@@ -374,11 +374,11 @@ def summary(model, input_shape, *, batch_size=1, dtype=default_float, columns=No
 
     parameters = list(model.parameters())
     result = ModelSummary(type(model).__name__, (batch_size, *input_shape), rows,
-                          sum(p.data.size for p in parameters),
-                          sum(p.data.size for p in parameters if p.requires_grad),
+                          sum(p.array.size for p in parameters),
+                          sum(p.array.size for p in parameters if p.requires_grad),
                           sum(row.mult_adds for row in rows), backend.get_backend(),
-                          input_bytes=x.data.nbytes, activation_bytes=sum(outputs.values()),
-                          params_bytes=sum(p.data.nbytes for p in parameters), columns=columns)
+                          input_bytes=x.array.nbytes, activation_bytes=sum(outputs.values()),
+                          params_bytes=sum(p.array.nbytes for p in parameters), columns=columns)
     if print_fn is not None:
         print_fn(str(result))
     return result
@@ -389,8 +389,8 @@ def _count_parameters(module, counted):
     new = shared = 0
     for p in module.parameters(recurse=False):
         if id(p) in counted:
-            shared += p.data.size
+            shared += p.array.size
         else:
             counted.add(id(p))
-            new += p.data.size
+            new += p.array.size
     return new, shared

@@ -61,7 +61,7 @@ class enable_grad(no_grad):
 def _to_array(data, dtype):
     """``data`` as an array: arrays stay in their module; Python numbers and lists become NumPy arrays (on the host)."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data.array
     xp = get_array_module(data)
     if dtype is not None:
         return xp.asarray(data, dtype=dtype)
@@ -86,6 +86,9 @@ class Tensor:
         requires_grad: whether ``backward`` should compute a gradient for it.
         dtype: force a dtype (for example ``numpy.float64`` for gradient checks).
 
+    The storage is :attr:`array`, the NumPy (or CuPy) array itself, as Chainer's
+    ``Variable.array``; :attr:`data` is PyTorch's ``.data``, a Tensor on the same array.
+
     >>> x = Tensor([[1.0, 2.0], [3.0, 4.0]], requires_grad=True)
     >>> (x * x).sum().backward()
     >>> x.grad
@@ -93,15 +96,15 @@ class Tensor:
             [6., 8.]])
     """
 
-    __slots__ = ("data", "requires_grad", "_grad", "_parents", "_backward", "_retain", "__weakref__")
+    __slots__ = ("array", "requires_grad", "_grad", "_parents", "_backward", "_retain", "__weakref__")
     # NumPy defers to our reflected operators: ``array * tensor`` gives a Tensor.
     __array_ufunc__ = None
 
     def __init__(self, data, requires_grad=False, dtype=None):
-        self.data = _to_array(data, dtype)
-        if requires_grad and not is_float(self.data):
+        self.array = _to_array(data, dtype)
+        if requires_grad and not is_float(self.array):
             raise TypeError(
-                f"Tensor: only float32 and float64 tensors can require gradients, got dtype={self.data.dtype}"
+                f"Tensor: only float32 and float64 tensors can require gradients, got dtype={self.array.dtype}"
             )
         self.requires_grad = bool(requires_grad)
         self._grad = None
@@ -110,42 +113,42 @@ class Tensor:
         self._retain = False
 
     # ----------------------------------------------------------------- basics
-    shape = property(lambda self: self.data.shape)
-    dtype = property(lambda self: self.data.dtype)
-    ndim = property(lambda self: self.data.ndim)
+    shape = property(lambda self: self.array.shape)
+    dtype = property(lambda self: self.array.dtype)
+    ndim = property(lambda self: self.array.ndim)
     is_leaf = property(lambda self: self._backward is None)
 
     def size(self, dim=None):
         """The shape, or its length along ``dim``, as in PyTorch."""
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self.array.shape if dim is None else self.array.shape[dim]
 
     def numel(self):
-        return self.data.size
+        return self.array.size
 
     def dim(self):
-        return self.data.ndim
+        return self.array.ndim
 
     def __len__(self):
-        return len(self.data)
+        return len(self.array)
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+        return self.array if dtype is None else self.array.astype(dtype, copy=False)
 
     def numpy(self):
         """The underlying array (shared, not copied, as ``torch.Tensor.numpy``)."""
-        return self.data
+        return self.array
 
     def item(self):
-        return self.data.item()
+        return self.array.item()
 
     def tolist(self):
-        return self.data.tolist()
+        return self.array.tolist()
 
     def __repr__(self):
-        body = numpy.array2string(to_numpy(self.data), separator=", ", prefix="tensor(")
+        body = numpy.array2string(to_numpy(self.array), separator=", ", prefix="tensor(")
         extra = ""
-        if self.data.dtype not in (default_float, numpy.int64, numpy.bool_):
-            extra += f", dtype={self.data.dtype}"
+        if self.array.dtype not in (default_float, numpy.int64, numpy.bool_):
+            extra += f", dtype={self.array.dtype}"
         if self.requires_grad:
             extra += ", requires_grad=True"
         return f"tensor({body}{extra})"
@@ -163,10 +166,10 @@ class Tensor:
         if value is None:
             self._grad = None
             return
-        xp = get_array_module(self.data)
-        value = xp.asarray(value.data if isinstance(value, Tensor) else value, dtype=self.data.dtype)
-        if value.shape != self.data.shape:
-            raise ValueError(f"grad: shape must match the tensor's {self.data.shape}, got {value.shape}")
+        xp = get_array_module(self.array)
+        value = xp.asarray(value.array if isinstance(value, Tensor) else value, dtype=self.array.dtype)
+        if value.shape != self.array.shape:
+            raise ValueError(f"grad: shape must match the tensor's {self.array.shape}, got {value.shape}")
         self._grad = value
 
     def retain_grad(self):
@@ -174,14 +177,35 @@ class Tensor:
         self._retain = True
 
     def requires_grad_(self, requires_grad=True):
-        if requires_grad and not is_float(self.data):
-            raise TypeError(f"requires_grad_: only float tensors can require gradients, got dtype={self.data.dtype}")
+        if requires_grad and not is_float(self.array):
+            raise TypeError(f"requires_grad_: only float tensors can require gradients, got dtype={self.array.dtype}")
         self.requires_grad = requires_grad
         return self
 
     def detach(self):
         """The same data, cut from the graph."""
-        return Tensor(self.data)
+        return Tensor(self.array)
+
+    @property
+    def data(self):
+        """As ``torch.Tensor.data``: a Tensor on this tensor's array (shared, not copied), outside the graph.
+
+        Assigning ``t.data = other`` (a Tensor or array-like) makes ``other``'s array t's
+        own: shape and dtype follow ``other``; a ``.grad`` that no longer fits is dropped.
+
+        >>> pred_y = cnnlab.max(test_output, 1)[1].data.numpy().squeeze()
+        """
+        return self.detach()
+
+    @data.setter
+    def data(self, value):
+        array = _to_array(value, None)
+        if self.requires_grad and not is_float(array):
+            raise TypeError("Tensor.data: value must be a float32 or float64 array for a tensor that requires grad, "
+                            f"got dtype={array.dtype}")
+        if self._grad is not None and (self._grad.shape, self._grad.dtype) != (array.shape, array.dtype):
+            self._grad = None
+        self.array = array
 
     def backward(self, grad=None, retain_graph=False):
         """Accumulate d(self)/d(leaf) into ``.grad`` of every leaf that requires grad.
@@ -197,18 +221,18 @@ class Tensor:
                 "backward: this tensor does not require grad and has no graph; "
                 "did you create it under no_grad() or from tensors without requires_grad=True?"
             )
-        xp = get_array_module(self.data)
+        xp = get_array_module(self.array)
         if grad is None:
-            if self.data.size != 1:
+            if self.array.size != 1:
                 raise RuntimeError(
                     f"backward: grad can be implicitly created only for a single-element tensor, "
-                    f"got shape {self.data.shape}; pass grad= of that shape"
+                    f"got shape {self.array.shape}; pass grad= of that shape"
                 )
-            grad = xp.ones_like(self.data)
+            grad = xp.ones_like(self.array)
         else:
-            grad = xp.asarray(grad.data if isinstance(grad, Tensor) else grad, dtype=self.data.dtype)
-            if grad.shape != self.data.shape:
-                raise ValueError(f"backward: grad must have shape {self.data.shape}, got {grad.shape}")
+            grad = xp.asarray(grad.array if isinstance(grad, Tensor) else grad, dtype=self.array.dtype)
+            if grad.shape != self.array.shape:
+                raise ValueError(f"backward: grad must have shape {self.array.shape}, got {grad.shape}")
 
         grads = {id(self): grad}
         for node in reversed(_topological_order(self)):
@@ -217,7 +241,7 @@ class Tensor:
                 continue
             if node._backward is None or node._retain:
                 total = g if node._grad is None else node._grad + g
-                node._grad = total.astype(node.data.dtype, copy=node._grad is None)
+                node._grad = total.astype(node.array.dtype, copy=node._grad is None)
             if node._backward is None:
                 continue
             if node._backward is _freed:
@@ -235,10 +259,10 @@ class Tensor:
     def astype(self, dtype):
         """A copy in ``dtype``; the gradient flows back cast to this tensor's dtype."""
         dtype = numpy.dtype(dtype)
-        if dtype == self.data.dtype:
+        if dtype == self.array.dtype:
             return self
-        source = self.data.dtype
-        return from_op(self.data.astype(dtype), (self,), lambda g: (g.astype(source),))
+        source = self.array.dtype
+        return from_op(self.array.astype(dtype), (self,), lambda g: (g.astype(source),))
 
     to = astype
 
@@ -249,7 +273,7 @@ class Tensor:
         return self.astype(numpy.float64)
 
     def long(self):
-        return Tensor(self.data.astype(numpy.int64))
+        return Tensor(self.array.astype(numpy.int64))
 
     def type(self, dtype=None):
         """As ``torch.Tensor.type``: with no argument the type's name (``'cnnlab.FloatTensor'``), else a cast.
@@ -261,36 +285,36 @@ class Tensor:
         """
         import cnnlab.factory as factory
         if dtype is None:
-            return factory.tensor_type_name(self.data.dtype)
+            return factory.tensor_type_name(self.array.dtype)
         dtype = factory.type_dtype(dtype)
-        if dtype.kind == "f" or dtype == self.data.dtype:
+        if dtype.kind == "f" or dtype == self.array.dtype:
             return self.astype(dtype)
-        return Tensor(self.data.astype(dtype))  # integer results carry no gradient, as long() does
+        return Tensor(self.array.astype(dtype))  # integer results carry no gradient, as long() does
 
     def argmax(self, dim=None, keepdim=False):
-        return Tensor(self.data.argmax() if dim is None else self.data.argmax(axis=dim, keepdims=keepdim))
+        return Tensor(self.array.argmax() if dim is None else self.array.argmax(axis=dim, keepdims=keepdim))
 
     def argmin(self, dim=None, keepdim=False):
-        return Tensor(self.data.argmin() if dim is None else self.data.argmin(axis=dim, keepdims=keepdim))
+        return Tensor(self.array.argmin() if dim is None else self.array.argmin(axis=dim, keepdims=keepdim))
 
     # Comparisons give plain boolean arrays: they carry no gradient.
     def __eq__(self, other):
-        return self.data == _raw(other)
+        return self.array == _raw(other)
 
     def __ne__(self, other):
-        return self.data != _raw(other)
+        return self.array != _raw(other)
 
     def __lt__(self, other):
-        return self.data < _raw(other)
+        return self.array < _raw(other)
 
     def __le__(self, other):
-        return self.data <= _raw(other)
+        return self.array <= _raw(other)
 
     def __gt__(self, other):
-        return self.data > _raw(other)
+        return self.array > _raw(other)
 
     def __ge__(self, other):
-        return self.data >= _raw(other)
+        return self.array >= _raw(other)
 
     # ------------------------------------------------------------ arithmetic
     def __add__(self, other):
@@ -451,9 +475,21 @@ class Tensor:
         import cnnlab.ops.shape as shape
         return shape.getitem(self, index)
 
+    def __setitem__(self, index, value):
+        """Write ``value`` into this tensor's array in place, as ``p.data[i] = v`` does in PyTorch.
+
+        Refused for a tensor that requires grad while gradients are recorded (an
+        in-place write would corrupt the graph); write through ``.data`` or under
+        :func:`no_grad`, as in PyTorch.
+        """
+        if self.requires_grad and is_grad_enabled():
+            raise RuntimeError("Tensor.__setitem__: a tensor that requires grad cannot be written in place while "
+                               "gradients are recorded; write to its .data, or inside cnnlab.no_grad()")
+        self.array[index] = value.array if isinstance(value, Tensor) else value
+
     def is_contiguous(self):
         """True when the data is laid out in C (row-major) order, as ``torch.Tensor.is_contiguous``."""
-        return self.data.flags.c_contiguous
+        return self.array.flags.c_contiguous
 
     def contiguous(self):
         """This tensor if :meth:`is_contiguous`, else a C-ordered copy (the gradient passes unchanged)."""
@@ -483,7 +519,7 @@ class Tensor:
 
 
 def _raw(value):
-    return value.data if isinstance(value, Tensor) else value
+    return value.array if isinstance(value, Tensor) else value
 
 
 def _freed(*_):
@@ -520,7 +556,7 @@ def from_op(data, parents, backward):
     :class:`no_grad` or when no parent requires a gradient.
     """
     out = Tensor.__new__(Tensor)
-    out.data = data
+    out.array = data
     out._grad = None
     out._retain = False
     if is_grad_enabled() and any(p.requires_grad for p in parents):
@@ -543,6 +579,6 @@ def tensor(data, requires_grad=False, dtype=None):
     """A new Tensor holding a copy of ``data``, as ``torch.tensor`` (lists of floats become float32)."""
     data = _raw(data)
     out = Tensor(data, requires_grad=requires_grad, dtype=dtype)
-    if out.data is data:
-        out.data = data.copy()
+    if out.array is data:
+        out.array = data.copy()
     return out

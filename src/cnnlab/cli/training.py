@@ -57,9 +57,14 @@ def _load_data(args, train, model_info=None):
     if model_info:  # folders of images are read at the model's input size and colour mode
         channels, height, width = model_info["input_shape"]
         size, mode = (height, width), ("L" if channels == 1 else "RGB")
+    from ..data import DatasetNotFoundError
+
     with user_input("--dataset"):
-        data = load_dataset(args.dataset, train=train, root=args.data_dir, download=args.download, size=size,
-                            mode=mode)
+        try:
+            data = load_dataset(args.dataset, train=train, root=args.data_dir, download=args.download, size=size,
+                                mode=mode)
+        except DatasetNotFoundError as missing:
+            raise CLIError(f"--dataset: {missing.message('add --download')}") from None
     skipped = getattr(data, "skipped", None)  # a folder's files that are not images by their extension
     if skipped:
         print(f"note: {args.dataset}: skipped {len(skipped)} file(s) that are not images, e.g. {skipped[0]!r}",
@@ -487,7 +492,7 @@ def run_predict(args):
                        f"cnnlab.save(model, path, info={{'input_shape': [C, H, W], 'classes': [...]}})")
     batch = np.stack([load_image(path, info["input_shape"], args.invert) for path in args.images])
     logits = cnnlab.predict(model, batch)
-    probabilities = cnnlab.functional.softmax(cnnlab.Tensor(logits), dim=1).data
+    probabilities = cnnlab.functional.softmax(cnnlab.Tensor(logits), dim=1).array
     classes = info.get("classes") or [str(i) for i in range(logits.shape[1])]
     k = min(args.top_k, len(classes))
     results = []

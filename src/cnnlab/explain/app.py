@@ -44,7 +44,7 @@ class ExplainApp:
         calls, output = trace(self.model, np.zeros((1,) + self.input_shape, dtype=np.float32))
         self.calls_template = [(call.name, type(call.module).__name__, _shape(call.output), call.module,
                                 _shape(call.input)) for call in calls]
-        outputs = int(np.asarray(output.data).size)
+        outputs = int(np.asarray(output.array).size)
         classes = info.get("classes") or [str(i) for i in range(outputs)]
         if len(classes) != outputs:
             raise ValueError(f"explain: the model has {outputs} outputs but its info names {len(classes)} classes")
@@ -149,7 +149,7 @@ class ExplainApp:
 
 
 def _shape(output):
-    return list(np.shape(getattr(output, "data", output))[1:])
+    return list(np.shape(getattr(output, "array", output))[1:])
 
 
 def _is_map(module, shape):

@@ -205,7 +205,7 @@ def one_hot(tensor, num_classes=-1):
     tensor([[1, 0, 0],
             [0, 0, 1]])
     """
-    labels = arguments.index_tensor("one_hot", "tensor", tensor).data
+    labels = arguments.index_tensor("one_hot", "tensor", tensor).array
     num_classes = arguments.integer("one_hot", "num_classes", num_classes, minimum=-1)
     if labels.size and labels.min() < 0:
         raise ValueError(f"one_hot: class indices must be non-negative, got a minimum of {labels.min()}")

@@ -38,8 +38,8 @@ def _target_like(name, target, input):
     target = arguments.tensor(name, "target", target)
     if target.shape != input.shape:
         raise ValueError(f"{name}: target must have the input's shape {input.shape}, got {target.shape}")
-    if not is_float(target.data):
-        target = Tensor(target.data.astype(input.dtype))
+    if not is_float(target.array):
+        target = Tensor(target.array.astype(input.dtype))
     return target.astype(input.dtype)
 
 
@@ -47,7 +47,7 @@ def _constant(name, argument, value, shape, dtype):
     """A weight argument as an array of ``dtype`` that broadcasts to ``shape`` (None stays None)."""
     if arguments.tensor(name, argument, value, optional=True) is None:
         return None
-    array = value.data.astype(dtype, copy=False)
+    array = value.array.astype(dtype, copy=False)
     try:
         fits = get_array_module(array).broadcast_shapes(array.shape, shape) == shape
     except ValueError:
@@ -136,8 +136,8 @@ def binary_cross_entropy(input, target, weight=None, reduction="mean"):
     """
     name = "binary_cross_entropy"
     input, target = _operands(name, input, target, reduction)
-    _check_probabilities(name, "input", input.data)
-    _check_probabilities(name, "target", target.data)
+    _check_probabilities(name, "input", input.array)
+    _check_probabilities(name, "target", target.array)
     weight = _constant(name, "weight", weight, input.shape, input.dtype)
     return ops.binary_cross_entropy(input, target, weight, reduction)
 
@@ -177,7 +177,7 @@ def _class_input(name, input):
 def _class_weight(name, weight, classes, dtype):
     if arguments.tensor(name, "weight", weight, optional=True) is None:
         return None
-    array = weight.data.astype(dtype, copy=False)
+    array = weight.array.astype(dtype, copy=False)
     if array.shape != (classes,):
         raise ValueError(f"{name}: weight must have one entry per class, shape ({classes},), got shape {array.shape}")
     return array
@@ -189,7 +189,7 @@ def _sample_shape(input):
 
 def _class_indices(name, target, input, ignore_index):
     """``target`` as an integer array of the input's sample shape, each entry a class or ``ignore_index``."""
-    target = arguments.index_tensor(name, "target", target).data
+    target = arguments.index_tensor(name, "target", target).array
     if target.shape != _sample_shape(input):
         raise ValueError(f"{name}: target must have shape {_sample_shape(input)} (the input's shape {input.shape} "
                          f"without the class dimension), got shape {target.shape}")
@@ -256,7 +256,7 @@ def cross_entropy(input, target, weight=None, ignore_index=-100, reduction="mean
 
 
 def _cross_entropy_probabilities(input, target, weight, ignore_index, reduction, label_smoothing):
-    if not is_float(target.data):
+    if not is_float(target.array):
         raise TypeError(f"cross_entropy: a target of the input's shape holds class probabilities and must be float, "
                         f"got dtype={target.dtype}")
     if ignore_index >= 0:

@@ -21,10 +21,10 @@ def _running_stat(name, value, channels, input_shape):
     value = arguments.float_tensor("batch_norm", name, value, optional=True)
     if value is None:
         return None
-    if value.data.size != channels:
-        raise ValueError(f"batch_norm: {name} has {value.data.size} elements but input has {channels} channels "
+    if value.array.size != channels:
+        raise ValueError(f"batch_norm: {name} has {value.array.size} elements but input has {channels} channels "
                          f"(input shape {input_shape})")
-    return value.data
+    return value.array
 
 
 def batch_norm(input, running_mean, running_var, weight=None, bias=None, training=False,  # noqa: A002
@@ -59,7 +59,7 @@ def batch_norm(input, running_mean, running_var, weight=None, bias=None, trainin
     bias = _affine("batch_norm", bias, "bias", input, (channels,), per_channel)
     momentum = arguments.real("batch_norm", "momentum", momentum)
     eps = arguments.real("batch_norm", "eps", eps)
-    if training and input.data.size // max(channels, 1) <= 1:
+    if training and input.array.size // max(channels, 1) <= 1:
         raise ValueError(f"batch_norm: expected more than 1 value per channel when training, "
                          f"got input shape {input.shape}")
     for name, stat in (("running_mean", running_mean), ("running_var", running_var)):

@@ -110,9 +110,22 @@ class Layer(Module):
     def non_trainable_weights(self):
         return [w for w in self.weights if not w.requires_grad]
 
+    @property
+    def variables(self):
+        """Keras's other name for :attr:`weights`."""
+        return self.weights
+
+    @property
+    def trainable_variables(self):
+        return self.trainable_weights
+
+    @property
+    def non_trainable_variables(self):
+        return self.non_trainable_weights
+
     def get_weights(self):
         """Copies of :attr:`weights` as NumPy arrays."""
-        return [numpy.array(w.data) for w in self.weights]
+        return [numpy.array(w.array) for w in self.weights]
 
     def set_weights(self, weights):
         """Copy NumPy arrays into :attr:`weights`, in order; every shape must match."""
@@ -125,11 +138,11 @@ class Layer(Module):
                 raise ValueError(f"{self.name}: set_weights: weight shape {target.shape} does not match the "
                                  f"provided shape {array.shape}")
         for target, array in zip(targets, arrays):
-            target.data[...] = array
+            target.array[...] = array
 
     def count_params(self):
         """The number of scalars in the weights."""
-        return sum(w.data.size for w in self.weights)
+        return sum(w.array.size for w in self.weights)
 
     # ---------------------------------------------------------------- calls
     def build(self, input_shape):
@@ -502,7 +515,7 @@ class BatchNormalization(Layer):
         if training and self.trainable:
             mean = inputs.mean(reduced, keepdim=True)
             variance = ((inputs - mean) * (inputs - mean)).mean(reduced, keepdim=True)
-            self._update_moving(mean.data.reshape(-1), variance.data.reshape(-1))
+            self._update_moving(mean.array.reshape(-1), variance.array.reshape(-1))
         else:
             mean, variance = self.moving_mean.reshape(shape), self.moving_variance.reshape(shape)
         inverse = 1.0 / (variance + self.epsilon).sqrt()
@@ -516,7 +529,7 @@ class BatchNormalization(Layer):
     def _update_moving(self, mean, variance):
         with no_grad():
             for stat, value in ((self.moving_mean, mean), (self.moving_variance, variance)):
-                stat.data[...] = stat.data * self.momentum + value * (1.0 - self.momentum)
+                stat.array[...] = stat.array * self.momentum + value * (1.0 - self.momentum)
 
 
 class Activation(Layer):
@@ -543,7 +556,7 @@ class ReLU(Layer):
         if self.negative_slope == 0 and self.threshold == 0:
             out = F.relu(inputs)
         else:
-            out = _where(inputs.data >= self.threshold, inputs, (inputs - self.threshold) * self.negative_slope)
+            out = _where(inputs.array >= self.threshold, inputs, (inputs - self.threshold) * self.negative_slope)
         return out if self.max_value is None else out.clip(max=self.max_value)
 
 

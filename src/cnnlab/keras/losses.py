@@ -29,7 +29,7 @@ def _log_probabilities(y_pred, from_logits, axis):
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
     """Per-sample ``-sum(y_true * log(p))`` for one-hot (or soft) ``y_true`` of ``y_pred``'s shape."""
     y_pred = convert_to_tensor(y_pred)
-    target = numpy.asarray(y_true.data if isinstance(y_true, Tensor) else y_true, dtype=y_pred.dtype)
+    target = numpy.asarray(y_true.array if isinstance(y_true, Tensor) else y_true, dtype=y_pred.dtype)
     if target.shape != y_pred.shape:
         raise ValueError(f"categorical_crossentropy: y_true and y_pred must have the same shape, got "
                          f"y_true.shape={target.shape}, y_pred.shape={y_pred.shape}")
@@ -41,7 +41,7 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
     """Per-sample ``-log(p[y_true])`` for integer class indices ``y_true`` (``(N,)`` or ``(N, 1)``)."""
     y_pred = convert_to_tensor(y_pred)
-    labels = numpy.asarray(y_true.data if isinstance(y_true, Tensor) else y_true)
+    labels = numpy.asarray(y_true.array if isinstance(y_true, Tensor) else y_true)
     if labels.ndim == y_pred.ndim and labels.shape[axis] == 1:
         labels = labels.squeeze(axis)
     classes = y_pred.shape[axis]
@@ -70,7 +70,7 @@ class Loss:
             values = values * Tensor(weights)
         if self.reduction == "none":
             return values
-        return values.sum() if self.reduction == "sum" else values.sum() / max(values.data.size, 1)
+        return values.sum() if self.reduction == "sum" else values.sum() / max(values.array.size, 1)
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}

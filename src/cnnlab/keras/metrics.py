@@ -16,7 +16,7 @@ from ._names import suggesting_getattr
 
 
 def _array(value):
-    return numpy.asarray(value.data if isinstance(value, Tensor) else value)
+    return numpy.asarray(value.array if isinstance(value, Tensor) else value)
 
 
 class Metric:

@@ -256,8 +256,8 @@ def _summary_text(model):
     for i, row in enumerate(rows):
         out.append(line(row, "│"))
         out.append(rule("├", "┼", "┤", "─") if i < len(rows) - 1 else rule("└", "┴", "┘", "─"))
-    trainable = sum(w.data.size for w in model.trainable_weights)
-    total = sum(w.data.size for w in model.weights)
+    trainable = sum(w.array.size for w in model.trainable_weights)
+    total = sum(w.array.size for w in model.weights)
     out += [f" Total params: {total:,} ({_memory(total)})", f" Trainable params: {trainable:,} "
             f"({_memory(trainable)})", f" Non-trainable params: {total - trainable:,} ({_memory(total - trainable)})"]
     return "\n".join(out)

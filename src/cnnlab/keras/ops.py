@@ -31,7 +31,7 @@ def convert_to_tensor(x, dtype=None):
 
 def convert_to_numpy(x):
     """A NumPy array holding ``x``'s values."""
-    return numpy.asarray(x.data if isinstance(x, Tensor) else x)
+    return numpy.asarray(x.array if isinstance(x, Tensor) else x)
 
 
 def data_format(where, value):

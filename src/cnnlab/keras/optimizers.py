@@ -52,7 +52,7 @@ class Optimizer:
 
     def build(self, variables):
         """Create the per-variable state (a dict of zero arrays each)."""
-        self.state = [self.new_state(variable.data) for variable in variables]
+        self.state = [self.new_state(variable.array) for variable in variables]
         self.built = True
 
     def new_state(self, data):
@@ -70,9 +70,9 @@ class Optimizer:
         for index, (gradient, variable) in enumerate(zip(gradients, variables)):
             if gradient is None:
                 continue
-            gradient = numpy.asarray(gradient, dtype=variable.data.dtype)
+            gradient = numpy.asarray(gradient, dtype=variable.array.dtype)
             if self.weight_decay:
-                variable.data -= variable.data * (self.weight_decay * learning_rate)
+                variable.array -= variable.array * (self.weight_decay * learning_rate)
             self.update_step(gradient, variable, index, learning_rate)
         self.iterations += 1
 
@@ -103,15 +103,15 @@ class SGD(Optimizer):
 
     def update_step(self, gradient, variable, index, learning_rate):
         if not self.momentum:
-            variable.data -= gradient * learning_rate
+            variable.array -= gradient * learning_rate
             return
         m = self.state[index]["momentum"]
         m *= self.momentum
         m -= gradient * learning_rate
         if self.nesterov:
-            variable.data += m * self.momentum - gradient * learning_rate
+            variable.array += m * self.momentum - gradient * learning_rate
         else:
-            variable.data += m
+            variable.array += m
 
     def get_config(self):
         return super().get_config() | {"momentum": self.momentum, "nesterov": self.nesterov}
@@ -154,7 +154,7 @@ class RMSprop(Optimizer):
         if self.momentum:
             state["momentum"][...] = self.momentum * state["momentum"] + increment
             increment = state["momentum"]
-        variable.data -= increment
+        variable.array -= increment
 
     def get_config(self):
         return super().get_config() | {"rho": self.rho, "momentum": self.momentum, "epsilon": self.epsilon,
@@ -192,7 +192,7 @@ class Adam(Optimizer):
         v += (gradient * gradient - v) * (1 - self.beta_2)
         if self.amsgrad:
             v = numpy.maximum(state["velocity_hat"], v, out=state["velocity_hat"])
-        variable.data -= (m * alpha) / (numpy.sqrt(v) + self.epsilon)
+        variable.array -= (m * alpha) / (numpy.sqrt(v) + self.epsilon)
 
     def get_config(self):
         return super().get_config() | {"beta_1": self.beta_1, "beta_2": self.beta_2, "epsilon": self.epsilon,

@@ -404,7 +404,7 @@ def weights_h5(model, optimizer_arrays=None):
     with h5py.File(buffer, "w") as h5:
         _write_vars(h5, "", model.name, [])
         for layer, path in _layer_paths(model):
-            _write_vars(h5, path, layer.name, [p.data for p in layer.weights])
+            _write_vars(h5, path, layer.name, [p.array for p in layer.weights])
         if optimizer_arrays is not None:
             _write_vars(h5, "optimizer", optimizer_arrays[0], optimizer_arrays[1])
     return buffer.getvalue()
@@ -453,9 +453,9 @@ def load_weights_h5(model, data, caller="load_model"):
     with h5py.File(io.BytesIO(data), "r") as h5:
         for layer, path in _layer_paths(model):
             where = f"{caller}: layer {layer.name!r} ({path})"
-            arrays = _read_vars(h5py, h5, path, [p.data.shape for p in layer.weights], where)
+            arrays = _read_vars(h5py, h5, path, [p.array.shape for p in layer.weights], where)
             for parameter, array in zip(layer.weights, arrays):
-                parameter.data[...] = array
+                parameter.array[...] = array
         _read_optimizer(h5py, h5, model, caller)
 
 
@@ -496,7 +496,7 @@ def _optimizer_arrays(model):
     if optimizer is None:
         return None
     weights = model.trainable_weights
-    states = optimizer.state if optimizer.built else [optimizer.new_state(w.data) for w in weights]
+    states = optimizer.state if optimizer.built else [optimizer.new_state(w.array) for w in weights]
     arrays = [np.array(optimizer.iterations, np.int32), np.array(optimizer.learning_rate, np.float32)]
     return optimizer.name, arrays + [state[slot] for state, slot in _optimizer_slots(optimizer, states)]
 
@@ -519,7 +519,7 @@ def _read_optimizer(h5py, h5, model, caller):
     if saved is None:
         return
     weights = model.trainable_weights
-    states = [optimizer.new_state(w.data) for w in weights]
+    states = [optimizer.new_state(w.array) for w in weights]
     slots = _optimizer_slots(optimizer, states) if len(saved) != 2 else []
     arrays = _read_vars(h5py, h5, "optimizer", [(), ()] + [state[slot].shape for state, slot in slots], where)
     optimizer.iterations, optimizer.learning_rate = int(arrays[0]), float(arrays[1])

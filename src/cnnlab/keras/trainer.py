@@ -20,7 +20,7 @@ from .ops import convert_to_tensor
 
 
 def _array(value):
-    return numpy.asarray(value.data if isinstance(value, Tensor) else value)
+    return numpy.asarray(value.array if isinstance(value, Tensor) else value)
 
 
 def as_inputs(x):
@@ -54,14 +54,14 @@ def train_step(model, x, y):
     model.zero_grad()
     weights = model.trainable_weights
     loss.backward()
-    model.optimizer.apply([None if w.grad is None else w.grad.data for w in weights], weights)
+    model.optimizer.apply([None if w.grad is None else w.grad.array for w in weights], weights)
     _update_metrics(model, loss, y, y_pred, len(x))
 
 
 def _update_metrics(model, loss, y, y_pred, batch_size):
-    model.loss_tracker.update_state(loss.data, sample_weight=batch_size)
+    model.loss_tracker.update_state(loss.array, sample_weight=batch_size)
     for metric in model.compiled_metrics:
-        metric.update_state(y, y_pred.data)
+        metric.update_state(y, y_pred.array)
 
 
 def _reset_metrics(model):
@@ -142,7 +142,7 @@ def predict(model, x, batch_size, verbose):
     x = as_inputs(x)
     start = time.perf_counter()
     with no_grad():
-        outputs = [numpy.asarray(model(convert_to_tensor(x[rows]), training=False).data)
+        outputs = [numpy.asarray(model(convert_to_tensor(x[rows]), training=False).array)
                    for rows in _batches(len(x), batch_size)]
     if verbose:
         steps = len(outputs)

@@ -33,8 +33,8 @@ class SpatialTransformerNet(nn.Module):
         self.classifier = nn.Sequential(
             nn.Flatten(), nn.Linear(20 * cls_side * cls_side, 50), nn.ReLU(), nn.Dropout(), nn.Linear(50, num_classes),
         )
-        self.fc_loc[3].weight.data[...] = 0
-        self.fc_loc[3].bias.data[...] = np.array([1, 0, 0, 0, 1, 0], dtype=self.fc_loc[3].bias.dtype)
+        self.fc_loc[3].weight.array[...] = 0
+        self.fc_loc[3].bias.array[...] = np.array([1, 0, 0, 0, 1, 0], dtype=self.fc_loc[3].bias.dtype)
 
     def transform(self, x):
         """The input warped by the predicted affine transform."""

@@ -1,6 +1,6 @@
 """Weight initialisation with PyTorch's names and formulas (``torch.nn.init``).
 
-Every function fills ``tensor.data`` in place (keeping its dtype) and returns
+Every function fills ``tensor.array`` in place (keeping its dtype) and returns
 the tensor. Random draws come from ``generator`` when given a
 ``numpy.random.Generator``, else from ``cnnlab.random.default_generator()``, so
 ``cnnlab.manual_seed(s)`` makes initialisation reproducible.
@@ -88,7 +88,7 @@ def _fan(tensor, mode):
 
 
 def _fill(tensor, values):
-    array = tensor.data
+    array = tensor.array
     array[...] = values
     return tensor
 

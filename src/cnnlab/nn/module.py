@@ -256,7 +256,7 @@ class Module:
 
     def num_parameters(self, trainable_only=False):
         """The number of scalars in the parameters (each shared parameter counted once)."""
-        return sum(p.data.size for p in self.parameters() if p.requires_grad or not trainable_only)
+        return sum(p.array.size for p in self.parameters() if p.requires_grad or not trainable_only)
 
     # ------------------------------------------------------------------ state
     def train(self, mode=True):
@@ -280,7 +280,7 @@ class Module:
         """Clear the parameters' gradients (to None, or to zeros with ``set_to_none=False``)."""
         for param in self.parameters():
             keep = not set_to_none and param.grad is not None
-            param.grad = get_array_module(param.data).zeros_like(param.data) if keep else None
+            param.grad = get_array_module(param.array).zeros_like(param.array) if keep else None
 
     def apply(self, fn):
         """Call ``fn(module)`` on every submodule (children first) and on self; returns self.
@@ -309,9 +309,9 @@ class Module:
         if dtype.kind != "f":
             raise TypeError(f"to: dtype must be a floating-point type, got dtype={dtype}")
         for tensor in itertools.chain(self.parameters(), self.buffers()):
-            if tensor.data.dtype.kind == "f":
-                tensor.data = tensor.data.astype(dtype)
-                tensor.grad = None if tensor.grad is None else tensor.grad.data.astype(dtype)
+            if tensor.array.dtype.kind == "f":
+                tensor.array = tensor.array.astype(dtype)
+                tensor.grad = None if tensor.grad is None else tensor.grad.array.astype(dtype)
         return self
 
     def float(self):
@@ -381,7 +381,7 @@ class Module:
             raise ValueError(f"load_state_dict: {type(self).__name__} (strict=True): "
                              f"missing keys {missing}, unexpected keys {unexpected}")
         for key, source in sources.items():
-            targets[key].data[...] = source
+            targets[key].array[...] = source
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ repr
@@ -400,7 +400,7 @@ class Module:
 
 
 def _as_array(value):
-    return value.data if isinstance(value, Tensor) else numpy.asarray(value)   # checkpoints arrive on the host
+    return value.array if isinstance(value, Tensor) else numpy.asarray(value)   # checkpoints arrive on the host
 
 
 def format_arguments(positional=(), **keywords):

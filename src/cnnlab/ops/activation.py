@@ -84,29 +84,29 @@ def erf(x):
 def relu(a):
     """``max(x, 0)``; the gradient at 0 is 0, as in PyTorch. Backward needs only the output."""
     kernels = backend.active()
-    y = kernels.relu(a.data)
+    y = kernels.relu(a.array)
     return from_op(y, (a,), lambda g: (kernels.relu_backward(g, y),))
 
 
 def relu6(a):
     """``min(max(x, 0), 6)``; the gradient passes only strictly inside (0, 6)."""
-    inside = (a.data > 0) & (a.data < 6)
-    return from_op(get_array_module(a.data).clip(a.data, 0, 6), (a,), lambda g: (g * inside,))
+    inside = (a.array > 0) & (a.array < 6)
+    return from_op(get_array_module(a.array).clip(a.array, 0, 6), (a,), lambda g: (g * inside,))
 
 
 def leaky_relu(a, negative_slope):
     """``x`` where ``x > 0``, else ``negative_slope * x``."""
-    xp = get_array_module(a.data)
-    positive = a.data > 0
-    out = xp.where(positive, a.data, a.data * negative_slope)
+    xp = get_array_module(a.array)
+    positive = a.array > 0
+    out = xp.where(positive, a.array, a.array * negative_slope)
     return from_op(out, (a,), lambda g: (xp.where(positive, g, g * negative_slope),))
 
 
 def elu(a, alpha):
     """``x`` where ``x > 0``, else ``alpha * (exp(x) - 1)``."""
-    xp = get_array_module(a.data)
-    positive = a.data > 0
-    out = xp.where(positive, a.data, alpha * xp.expm1(xp.minimum(a.data, 0)))
+    xp = get_array_module(a.array)
+    positive = a.array > 0
+    out = xp.where(positive, a.array, alpha * xp.expm1(xp.minimum(a.array, 0)))
     return from_op(out, (a,), lambda g: (xp.where(positive, g, g * (out + alpha)),))
 
 
@@ -119,29 +119,29 @@ def _sigmoid(x):
 
 def sigmoid(a):
     """``1 / (1 + exp(-x))``; gradient ``s (1 - s)``."""
-    out = _sigmoid(a.data)
+    out = _sigmoid(a.array)
     return from_op(out, (a,), lambda g: (g * out * (1 - out),))
 
 
 def tanh(a):
     """Hyperbolic tangent; gradient ``1 - tanh(x)^2``."""
-    out = get_array_module(a.data).tanh(a.data)
+    out = get_array_module(a.array).tanh(a.array)
     return from_op(out, (a,), lambda g: (g * (1 - out * out),))
 
 
 def softplus(a, beta, threshold):
     """``log(1 + exp(beta x)) / beta``, reverting to ``x`` where ``beta x > threshold``."""
-    xp = get_array_module(a.data)
-    bx = a.data * beta
+    xp = get_array_module(a.array)
+    bx = a.array * beta
     linear = bx > threshold
-    out = xp.where(linear, a.data, xp.logaddexp(0, bx) / beta)
+    out = xp.where(linear, a.array, xp.logaddexp(0, bx) / beta)
     return from_op(out, (a,), lambda g: (xp.where(linear, g, g * _sigmoid(bx)),))
 
 
 def silu(a):
     """``x sigmoid(x)``; gradient ``s (1 + x (1 - s))``."""
-    s = _sigmoid(a.data)
-    return from_op(a.data * s, (a,), lambda g: (g * s * (1 + a.data * (1 - s)),))
+    s = _sigmoid(a.array)
+    return from_op(a.array * s, (a,), lambda g: (g * s * (1 + a.array * (1 - s)),))
 
 
 _SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
@@ -150,7 +150,7 @@ _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
 
 def gelu(a, approximate="none"):
     """``x Phi(x)`` with Phi the standard normal CDF, or its tanh approximation."""
-    x = a.data
+    x = a.array
     xp = get_array_module(x)
     if approximate == "tanh":
         inner = _SQRT_2_OVER_PI * (x + 0.044715 * x ** 3)
@@ -176,7 +176,7 @@ def softmax_axis(dim, ndim, function="softmax"):
 def softmax(a, dim):
     """``exp(x_i) / sum_j exp(x_j)`` along ``dim``, computed from ``x - max(x)`` so it cannot overflow."""
     axis = softmax_axis(dim, a.ndim, "softmax")
-    x = a.data.reshape(a.shape or (1,))
+    x = a.array.reshape(a.shape or (1,))
     e = get_array_module(x).exp(x - x.max(axis=axis, keepdims=True))
     out = e / e.sum(axis=axis, keepdims=True)
 
@@ -189,7 +189,7 @@ def softmax(a, dim):
 def log_softmax(a, dim):
     """``x_i - log sum_j exp(x_j)`` along ``dim``, computed from ``x - max(x)``."""
     axis = softmax_axis(dim, a.ndim, "log_softmax")
-    x = a.data.reshape(a.shape or (1,))
+    x = a.array.reshape(a.shape or (1,))
     xp = get_array_module(x)
     shifted = x - x.max(axis=axis, keepdims=True)
     out = shifted - xp.log(xp.exp(shifted).sum(axis=axis, keepdims=True))
@@ -203,14 +203,14 @@ def log_softmax(a, dim):
 # ----------------------------------------------------------------- linear
 def linear(x, weight, bias=None):
     """``x W^T + b`` over any leading dims of ``x``: one matmul forward, one per gradient."""
-    out = matmul(x.data, weight.data.T)
+    out = matmul(x.array, weight.array.T)
     if bias is not None:
-        out += bias.data
+        out += bias.array
 
     def backward(g):
         rows = g.reshape(-1, g.shape[-1])
-        gx = matmul(g, weight.data) if x.requires_grad else None
-        gw = matmul(rows.T, x.data.reshape(-1, x.shape[-1])) if weight.requires_grad else None
+        gx = matmul(g, weight.array) if x.requires_grad else None
+        gw = matmul(rows.T, x.array.reshape(-1, x.shape[-1])) if weight.requires_grad else None
         gb = rows.sum(axis=0) if bias is not None and bias.requires_grad else None
         return gx, gw, gb
     parents = (x, weight) if bias is None else (x, weight, bias)
@@ -225,7 +225,7 @@ def dropout(a, p, generator, mask_shape=None):
     is unchanged; backward multiplies by the same scaled mask.
     """
     keep = generator.random(a.shape if mask_shape is None else mask_shape) >= p
-    mask = get_array_module(a.data).asarray(keep, dtype=a.dtype)
+    mask = get_array_module(a.array).asarray(keep, dtype=a.dtype)
     mask *= 1 / (1 - p) if p < 1 else 0.0
-    return from_op(a.data * mask, (a,), lambda g: (g * mask,))
+    return from_op(a.array * mask, (a,), lambda g: (g * mask,))
 

@@ -9,11 +9,11 @@ from .elementwise import unbroadcast
 
 
 def _extreme(xp_function, a, b, a_wins):
-    xp = get_array_module(a.data, b.data)
-    out = xp_function(a.data, b.data)
+    xp = get_array_module(a.array, b.array)
+    out = xp_function(a.array, b.array)
 
     def backward(g):
-        share = xp.where(a.data == b.data, g / 2, xp.where(a_wins(a.data, b.data), g, 0))
+        share = xp.where(a.array == b.array, g / 2, xp.where(a_wins(a.array, b.array), g, 0))
         return (unbroadcast(share, a.shape) if a.requires_grad else None,
                 unbroadcast(g - share, b.shape) if b.requires_grad else None)
     return from_op(out, (a, b), backward)
@@ -21,16 +21,16 @@ def _extreme(xp_function, a, b, a_wins):
 
 def maximum(a, b):
     """The larger of ``a`` and ``b`` at each position (NaN if either is NaN)."""
-    return _extreme(get_array_module(a.data, b.data).maximum, a, b, lambda x, y: x > y)
+    return _extreme(get_array_module(a.array, b.array).maximum, a, b, lambda x, y: x > y)
 
 
 def minimum(a, b):
     """The smaller of ``a`` and ``b`` at each position (NaN if either is NaN)."""
-    return _extreme(get_array_module(a.data, b.data).minimum, a, b, lambda x, y: x < y)
+    return _extreme(get_array_module(a.array, b.array).minimum, a, b, lambda x, y: x < y)
 
 
 def _input(value):
-    """A Tensor for ``value``: ``outputs.data`` is cnnlab's array, so ``max(outputs.data, 1)`` works as in PyTorch."""
+    """``value`` itself if a Tensor, else a Tensor on it: ``max(array, 1)`` works too."""
     from ..tensor import Tensor
 
     return value if isinstance(value, Tensor) else Tensor(value)

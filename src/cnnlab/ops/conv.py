@@ -40,7 +40,7 @@ def conv(x, w, b, stride, padding, dilation, groups, algorithm="auto"):
     geometry = ConvGeometry.of(x.shape, w.shape, stride, padding, dilation, groups)
     chosen = choose("conv", kernels.conv_algorithms, geometry, algorithm)
     needs = (x.requires_grad, w.requires_grad, b is not None and b.requires_grad)
-    y, backward = chosen.forward(kernels, x.data, w.data, None if b is None else b.data, geometry, needs)
+    y, backward = chosen.forward(kernels, x.array, w.array, None if b is None else b.array, geometry, needs)
     return from_op(y, (x, w) if b is None else (x, w, b), backward)
 
 
@@ -57,16 +57,16 @@ def conv_transpose(x, w, b, stride, padding, output_padding, dilation, groups):
                      for n, k, s, p, op, d in zip(x.shape[2:], kernel, stride, padding, output_padding, dilation))
     out_shape = (x.shape[0], w.shape[1] * groups) + out_size
     pads = tuple((p, p) for p in padding)
-    rows = output_rows(x.data, groups)
-    y = kernels.col2im(weight_transposed_times(kernels, w.data, rows), out_shape, kernel, stride, pads, dilation,
+    rows = output_rows(x.array, groups)
+    y = kernels.col2im(weight_transposed_times(kernels, w.array, rows), out_shape, kernel, stride, pads, dilation,
                        x.shape[2:])
-    y = add_bias(y, None if b is None else b.data)
+    y = add_bias(y, None if b is None else b.array)
     if not w.requires_grad:
         rows = None  # only the weight gradient needs the input's rows
 
     def backward(g):
         cols = kernels.im2col(g, kernel, stride, pads, dilation, groups, x.shape[2:])
-        gx = weight_times_cols(kernels, w.data, cols, x.shape[0], x.shape[2:]) if x.requires_grad else None
+        gx = weight_times_cols(kernels, w.array, cols, x.shape[0], x.shape[2:]) if x.requires_grad else None
         gw = weight_grad(kernels, rows, cols, w.shape) if w.requires_grad else None
         return gx, gw, bias_grad(g) if b is not None and b.requires_grad else None
     return from_op(y, (x, w) if b is None else (x, w, b), backward)
@@ -103,10 +103,10 @@ def pad(x, pads, mode="constant", value=0.0):
     if mode == "constant":
         return _pad_constant(x, pads, value)
     lead = x.ndim - len(pads)
-    xp = get_array_module(x.data)
+    xp = get_array_module(x.array)
     steps = [(lead + i, xp.asarray(pad_source_index(n, b, a, mode)), b, a)
              for i, (n, (b, a)) in enumerate(zip(x.shape[lead:], pads)) if b or a]
-    y = x.data
+    y = x.array
     for axis, index, _, _ in steps:
         y = xp.take(y, index, axis=axis)
 
@@ -136,7 +136,7 @@ def _pad_constant(x, pads, value):
     lead = x.ndim - len(pads)
     crop = (Ellipsis,) + tuple(slice(max(-b, 0), n - max(-a, 0)) for n, (b, a) in zip(x.shape[lead:], pads))
     grow = tuple((max(b, 0), max(a, 0)) for b, a in pads)
-    cropped = x.data[crop]
+    cropped = x.array[crop]
     y = backend.active().pad_constant(cropped, grow, value)
 
     def backward(g):

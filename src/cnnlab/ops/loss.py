@@ -46,22 +46,22 @@ def _pointwise(input, target, values, reduction, input_slope, target_slope):
 
 def mse_loss(input, target, reduction):
     """``(x - y)^2``."""
-    diff = input.data - target.data
+    diff = input.array - target.array
     return _pointwise(input, target, diff * diff, reduction, lambda g: 2 * diff * g, lambda g: -2 * diff * g)
 
 
 def l1_loss(input, target, reduction):
     """``|x - y|``; the gradient at ``x = y`` is 0."""
-    xp = get_array_module(input.data)
-    diff = input.data - target.data
+    xp = get_array_module(input.array)
+    diff = input.array - target.array
     return _pointwise(input, target, xp.abs(diff), reduction,
                       lambda g: xp.sign(diff) * g, lambda g: -xp.sign(diff) * g)
 
 
 def smooth_l1_loss(input, target, reduction, beta):
     """``0.5 d^2 / beta`` where ``|d| < beta``, else ``|d| - 0.5 beta``, for ``d = x - y`` (``beta > 0``)."""
-    xp = get_array_module(input.data)
-    diff = input.data - target.data
+    xp = get_array_module(input.array)
+    diff = input.array - target.array
     size = xp.abs(diff)
     inside = size < beta
     values = xp.where(inside, 0.5 * diff * diff / beta, size - 0.5 * beta)
@@ -71,8 +71,8 @@ def smooth_l1_loss(input, target, reduction, beta):
 
 def huber_loss(input, target, reduction, delta):
     """``0.5 d^2`` where ``|d| < delta``, else ``delta (|d| - 0.5 delta)``; ``delta`` times smooth L1."""
-    xp = get_array_module(input.data)
-    diff = input.data - target.data
+    xp = get_array_module(input.array)
+    diff = input.array - target.array
     size = xp.abs(diff)
     inside = size < delta
     values = xp.where(inside, 0.5 * diff * diff, delta * (size - 0.5 * delta))
@@ -82,7 +82,7 @@ def huber_loss(input, target, reduction, delta):
 
 def binary_cross_entropy(input, target, weight, reduction):
     """``-w (y log x + (1 - y) log(1 - x))`` with each log clamped at -100, as in PyTorch."""
-    x, y = input.data, target.data
+    x, y = input.array, target.array
     xp = get_array_module(x)
     with xp.errstate(divide="ignore"):  # log(0) = -inf, then clamped
         log_x, log_rest = xp.maximum(xp.log(x), -100), xp.maximum(xp.log1p(-x), -100)
@@ -117,7 +117,7 @@ def _sigmoid(x):
 
 def binary_cross_entropy_with_logits(input, target, weight, reduction, pos_weight):
     """``w ((1 - y) z + (1 + (p - 1) y) softplus(-z))``: binary cross entropy of ``sigmoid(z)``, stably."""
-    z, y = input.data, target.data
+    z, y = input.array, target.array
     pos_weight = 1 if pos_weight is None else pos_weight
     log_weight = 1 + (pos_weight - 1) * y
     soft = _softplus(-z)
@@ -158,15 +158,15 @@ def _picked(target, weight, ignore_index, axis, dtype):
 
 def nll_loss(input, target, weight, ignore_index, reduction):
     """``-w[y] x[y]`` per sample, where ``x`` holds log-probabilities along the class axis."""
-    xp = get_array_module(input.data)
-    axis = _class_axis(input.data)
+    xp = get_array_module(input.array)
+    axis = _class_axis(input.array)
     index, picked_weight, kept = _picked(target, weight, ignore_index, axis, input.dtype)
-    values = -picked_weight * xp.take_along_axis(input.data, index, axis).squeeze(axis)
+    values = -picked_weight * xp.take_along_axis(input.array, index, axis).squeeze(axis)
     count = picked_weight.sum()
 
     def backward(g):
         g = xp.where(kept, _spread(g, reduction, count, values.shape), 0)  # ignored samples get no gradient
-        grad = xp.zeros_like(input.data)
+        grad = xp.zeros_like(input.array)
         xp.put_along_axis(grad, index, xp.expand_dims(-g * picked_weight, axis), axis)
         return (grad,)
     return from_op(_reduce(values, reduction, count), (input,), backward)
@@ -178,7 +178,7 @@ def cross_entropy(input, target, weight, ignore_index, reduction, label_smoothin
     With smoothing ``e`` over ``C`` classes the per-sample loss is
     ``(1 - e) w[y] (-log p[y]) + (e / C) sum_c w[c] (-log p[c])``.
     """
-    x = input.data
+    x = input.array
     xp = get_array_module(x)
     axis = _class_axis(x)
     classes = x.shape[axis]
@@ -212,13 +212,13 @@ def cross_entropy_soft(input, target, weight, reduction, label_smoothing):
 
     'mean' divides by the number of samples (elements over classes), as in PyTorch.
     """
-    x = input.data
+    x = input.array
     xp = get_array_module(x)
     axis = _class_axis(x)
     classes = x.shape[axis]
     class_weight = 1 if weight is None else _class_weight_view(weight, x, axis)
     log_p = log_softmax(x, axis)
-    share = class_weight * ((1 - label_smoothing) * target.data + label_smoothing / classes)
+    share = class_weight * ((1 - label_smoothing) * target.array + label_smoothing / classes)
     values = -(share * log_p).sum(axis=axis)
     count = x.size // classes
 

@@ -54,11 +54,11 @@ def batch_norm(x, running_mean, running_var, weight, bias, training, momentum, e
     """
     axes = (0,) + tuple(range(2, x.ndim))
     channel_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-    w = None if weight is None else weight.data.reshape(channel_shape)
-    b = None if bias is None else bias.data.reshape(channel_shape)
+    w = None if weight is None else weight.array.reshape(channel_shape)
+    b = None if bias is None else bias.array.reshape(channel_shape)
     if training:
         return _batch_norm_training(x, running_mean, running_var, weight, bias, w, b, axes, momentum, eps)
-    xp = get_array_module(x.data)
+    xp = get_array_module(x.array)
     mean = xp.asarray(running_mean, dtype=x.dtype).reshape(channel_shape)
     invstd = 1 / xp.sqrt(xp.asarray(running_var, dtype=x.dtype).reshape(channel_shape) + eps)
     scale = invstd if w is None else invstd * w
@@ -66,15 +66,15 @@ def batch_norm(x, running_mean, running_var, weight, bias, training, momentum, e
 
     def grads(g):
         gx = g * scale if x.requires_grad else None
-        gw = (g * (x.data - mean) * invstd).sum(axis=axes) if _wants(weight) else None
+        gw = (g * (x.array - mean) * invstd).sum(axis=axes) if _wants(weight) else None
         gb = g.sum(axis=axes) if _wants(bias) else None
         return gx, gw, gb
-    return _from_affine_op(x.data * scale + shift, x, weight, bias, grads)
+    return _from_affine_op(x.array * scale + shift, x, weight, bias, grads)
 
 
 def _batch_norm_training(x, running_mean, running_var, weight, bias, w, b, axes, momentum, eps):
-    count = x.data.size // x.shape[1]
-    xhat, mean, var, invstd = _standardize(x.data, axes, eps)
+    count = x.array.size // x.shape[1]
+    xhat, mean, var, invstd = _standardize(x.array, axes, eps)
     _update_running(running_mean, mean, momentum)
     _update_running(running_var, var * (count / (count - 1)), momentum)
 
@@ -104,9 +104,9 @@ def layer_norm(x, normalized_ndim, weight, bias, eps):
     """Normalise ``x`` over its last ``normalized_ndim`` dims; ``weight``/``bias`` have those dims' shape."""
     axes = tuple(range(x.ndim - normalized_ndim, x.ndim))
     lead = tuple(range(x.ndim - normalized_ndim))
-    xhat, _, _, invstd = _standardize(x.data, axes, eps)
-    w = None if weight is None else weight.data
-    b = None if bias is None else bias.data
+    xhat, _, _, invstd = _standardize(x.array, axes, eps)
+    w = None if weight is None else weight.array
+    b = None if bias is None else bias.array
 
     def grads(g):
         gx = None
@@ -122,11 +122,11 @@ def layer_norm(x, normalized_ndim, weight, bias, eps):
 def group_norm(x, num_groups, weight, bias, eps):
     """Normalise ``x`` (N, C, *) over each group of ``C / num_groups`` channels and the spatial dims."""
     grouped_shape = (x.shape[0], num_groups, math.prod(x.shape[1:]) // num_groups)
-    xhat_grouped, _, _, invstd = _standardize(x.data.reshape(grouped_shape), (2,), eps)
+    xhat_grouped, _, _, invstd = _standardize(x.array.reshape(grouped_shape), (2,), eps)
     xhat = xhat_grouped.reshape(x.shape)
     channel_shape = (1, x.shape[1]) + (1,) * (x.ndim - 2)
-    w = None if weight is None else weight.data.reshape(channel_shape)
-    b = None if bias is None else bias.data.reshape(channel_shape)
+    w = None if weight is None else weight.array.reshape(channel_shape)
+    b = None if bias is None else bias.array.reshape(channel_shape)
     axes = (0,) + tuple(range(2, x.ndim))
 
     def grads(g):

@@ -48,7 +48,7 @@ def _max_pool(x, kernel, stride, padding, dilation, ceil_mode, indices, algorith
     kernels = backend.active()
     geometry = PoolGeometry.of(x.shape, kernel, stride, padding, dilation, ceil_mode, indices)
     chosen = choose("max_pool", kernels.max_pool_algorithms, geometry, algorithm)
-    values, index, backward = chosen.forward(kernels, x.data, geometry, x.requires_grad and is_grad_enabled())
+    values, index, backward = chosen.forward(kernels, x.array, geometry, x.requires_grad and is_grad_enabled())
     return from_op(values, (x,), lambda g: (backward(g),)), (None if index is None else Tensor(index))
 
 
@@ -57,7 +57,7 @@ def avg_pool(x, kernel, stride, padding, ceil_mode, count_include_pad, divisor_o
     kernels = backend.active()
     geometry = PoolGeometry.of(x.shape, kernel, stride, padding, (1,) * len(kernel), ceil_mode)
     chosen = choose("avg_pool", kernels.avg_pool_algorithms, geometry, algorithm)
-    y, backward = chosen.forward(kernels, x.data, geometry, count_include_pad, divisor_override)
+    y, backward = chosen.forward(kernels, x.array, geometry, count_include_pad, divisor_override)
     return from_op(y, (x,), lambda g: (backward(g),))
 
 
@@ -83,8 +83,8 @@ def adaptive_max_pool(x, output_size):
     if all(n % o == 0 for n, o in zip(spatial, output_size)):
         kernel = tuple(n // o for n, o in zip(spatial, output_size))
         return max_pool(x, kernel, kernel, (0,) * nd, (1,) * nd, False)
-    xp = get_array_module(x.data)
-    blocks, valid, starts, longest = x.data, True, [], []
+    xp = get_array_module(x.array)
+    blocks, valid, starts, longest = x.array, True, [], []
     for i, (n, o) in enumerate(zip(spatial, output_size)):
         start, end = (xp.asarray(bound) for bound in adaptive_bounds(n, o))
         width = int((end - start).max())
@@ -127,9 +127,9 @@ def adaptive_avg_pool(x, output_size):
     """
     nd = len(output_size)
     lead = x.ndim - nd
-    xp = get_array_module(x.data)
+    xp = get_array_module(x.array)
     matrices = [xp.asarray(_averaging_matrix(n, o, x.dtype)) for n, o in zip(x.shape[lead:], output_size)]
-    out = x.data
+    out = x.array
     for i, matrix in enumerate(matrices):
         out = _apply_on_axis(out, matrix, lead + i)
 

@@ -30,7 +30,7 @@ def _expand(g, axes, shape, keepdim):
 
 def sum(a, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     axes = normalize_dims(dim, a.ndim, "sum")
-    out = get_array_module(a.data).asarray(a.data.sum(axis=axes, keepdims=keepdim))
+    out = get_array_module(a.array).asarray(a.array.sum(axis=axes, keepdims=keepdim))
     return from_op(out, (a,), lambda g: (_expand(g, axes, a.shape, keepdim),))
 
 
@@ -39,18 +39,18 @@ def mean(a, dim=None, keepdim=False):
     count = 1
     for axis in axes:
         count *= a.shape[axis]
-    out = get_array_module(a.data).asarray(a.data.mean(axis=axes, keepdims=keepdim))
+    out = get_array_module(a.array).asarray(a.array.mean(axis=axes, keepdims=keepdim))
     return from_op(out, (a,), lambda g: (_expand(g / count, axes, a.shape, keepdim),))
 
 
 def _extreme(where, function, a, dim, keepdim):
-    xp = get_array_module(a.data)
+    xp = get_array_module(a.array)
     axes = normalize_dims(dim, a.ndim, where)
-    kept = function(a.data, axis=axes, keepdims=True)
-    out = kept if keepdim else xp.asarray(function(a.data, axis=axes))
+    kept = function(a.array, axis=axes, keepdims=True)
+    out = kept if keepdim else xp.asarray(function(a.array, axis=axes))
 
     def backward(g):
-        hit = a.data == kept
+        hit = a.array == kept
         share = g if keepdim or not a.ndim else xp.expand_dims(g, axes)
         # Ties share the gradient evenly, as torch.amax does.
         return (hit * (share / hit.sum(axis=axes, keepdims=True)),)
@@ -59,22 +59,22 @@ def _extreme(where, function, a, dim, keepdim):
 
 def amax(a, dim=None, keepdim=False):
     """Largest values over ``dim`` (all by default); tied maxima share the gradient."""
-    return _extreme("amax", get_array_module(a.data).max, a, dim, keepdim)
+    return _extreme("amax", get_array_module(a.array).max, a, dim, keepdim)
 
 
 def amin(a, dim=None, keepdim=False):
     """Smallest values over ``dim`` (all by default); tied minima share the gradient."""
-    return _extreme("amin", get_array_module(a.data).min, a, dim, keepdim)
+    return _extreme("amin", get_array_module(a.array).min, a, dim, keepdim)
 
 
 def _extreme_along(where, arg, a, dim, keepdim):
-    xp = get_array_module(a.data)
+    xp = get_array_module(a.array)
     (axis,) = normalize_dims(dim, a.ndim, where)
-    index = xp.expand_dims(arg(a.data, axis=axis), axis)
-    values = xp.take_along_axis(a.data, index, axis=axis)
+    index = xp.expand_dims(arg(a.array, axis=axis), axis)
+    values = xp.take_along_axis(a.array, index, axis=axis)
 
     def backward(g):
-        grad = xp.zeros_like(a.data)
+        grad = xp.zeros_like(a.array)
         xp.put_along_axis(grad, index, g if keepdim else xp.expand_dims(g, axis), axis=axis)
         return (grad,)
     if keepdim:
@@ -86,14 +86,14 @@ def max(a, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     """As ``torch.max``: the largest value, or ``(values, indices)`` along ``dim``."""
     if dim is None:
         return amax(a)
-    return _extreme_along("max", get_array_module(a.data).argmax, a, dim, keepdim)
+    return _extreme_along("max", get_array_module(a.array).argmax, a, dim, keepdim)
 
 
 def min(a, dim=None, keepdim=False):  # noqa: A001 - PyTorch's name
     """As ``torch.min``: the smallest value, or ``(values, indices)`` along ``dim``."""
     if dim is None:
         return amin(a)
-    return _extreme_along("min", get_array_module(a.data).argmin, a, dim, keepdim)
+    return _extreme_along("min", get_array_module(a.array).argmin, a, dim, keepdim)
 
 
 def var(a, dim=None, correction=1, keepdim=False, unbiased=None):

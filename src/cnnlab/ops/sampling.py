@@ -31,8 +31,8 @@ def _base_grid(xp, spatial, align_corners, dtype):
 def affine_grid(theta, spatial, align_corners):
     """``grid[n, p] = theta[n] @ (x_p, y_p[, z_p], 1)``: theta (N, k, k+1), grid (N, *spatial, k)."""
     n, k, _ = theta.shape
-    base = _base_grid(get_array_module(theta.data), spatial, align_corners, theta.dtype)
-    out = matmul(base, theta.data.transpose(0, 2, 1))  # (N, P, k)
+    base = _base_grid(get_array_module(theta.array), spatial, align_corners, theta.dtype)
+    out = matmul(base, theta.array.transpose(0, 2, 1))  # (N, P, k)
 
     def backward(g):
         return (matmul(g.reshape(n, -1, k).transpose(0, 2, 1), base),)
@@ -140,8 +140,8 @@ def grid_sample(input, grid, mode, padding_mode, align_corners):
     """
     n, c, *spatial = input.shape
     out_shape = grid.shape[1:-1]
-    flat_input = input.data.reshape(n, c, -1)
-    coordinates = grid.data.reshape(n, -1, len(spatial))
+    flat_input = input.array.reshape(n, c, -1)
+    coordinates = grid.array.reshape(n, -1, len(spatial))
     # Grid coordinates run x, y(, z); spatial axes run (D,) H, W.
     located = [_source_index(coordinates[..., k], size, padding_mode, align_corners)
                for k, size in zip(reversed(range(len(spatial))), spatial)]
@@ -166,7 +166,7 @@ def _nearest(input, grid, flat_input, indices, spatial):
         if input.requires_grad:
             grad_input = _scatter_add(g * mask, flat, flat_input.shape[2]).reshape(input.shape)
         if grid.requires_grad:  # piecewise constant in the grid
-            grad_grid = xp.zeros_like(grid.data)
+            grad_grid = xp.zeros_like(grid.array)
         return grad_input, grad_grid
     return out, backward
 

@@ -16,9 +16,9 @@ def reshape(a, *shape):
     """The same elements in a new shape (one dimension may be -1)."""
     shape = _shape_arg(shape)
     try:
-        out = a.data.reshape(shape)
+        out = a.array.reshape(shape)
     except ValueError:
-        raise ValueError(f"reshape: cannot reshape a tensor of shape {a.shape} ({a.data.size} elements) "
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {a.shape} ({a.array.size} elements) "
                          f"into shape {shape}") from None
     return from_op(out, (a,), lambda g: (g.reshape(a.shape),))
 
@@ -43,7 +43,7 @@ def permute(a, *dims):
         raise ValueError(f"permute: dims must be a permutation of 0..{a.ndim - 1}, got dims={dims}")
     axes = [d % a.ndim for d in dims]
     inverse = tuple(sorted(range(a.ndim), key=axes.__getitem__))
-    return from_op(a.data.transpose(dims), (a,), lambda g: (g.transpose(inverse),))
+    return from_op(a.array.transpose(dims), (a,), lambda g: (g.transpose(inverse),))
 
 
 def transpose(a, dim0, dim1):
@@ -71,7 +71,7 @@ def expand(a, *shape):
     shape = _shape_arg(shape)
     lead = len(shape) - a.ndim
     shape = tuple(a.shape[i - lead] if n == -1 else n for i, n in enumerate(shape))
-    return from_op(get_array_module(a.data).broadcast_to(a.data, shape), (a,), lambda g: (unbroadcast(g, a.shape),))
+    return from_op(get_array_module(a.array).broadcast_to(a.array, shape), (a,), lambda g: (unbroadcast(g, a.shape),))
 
 
 def _is_advanced(index):
@@ -82,15 +82,15 @@ def _is_advanced(index):
 def getitem(a, index):
     """``a[index]`` with NumPy's basic and advanced indexing."""
     if isinstance(index, tuple):
-        index = tuple(p.data if isinstance(p, Tensor) else p for p in index)
+        index = tuple(p.array if isinstance(p, Tensor) else p for p in index)
     elif isinstance(index, Tensor):
-        index = index.data
-    out = a.data[index]
+        index = index.array
+    out = a.array[index]
     advanced = _is_advanced(index)
-    xp = get_array_module(a.data)
+    xp = get_array_module(a.array)
 
     def backward(g):
-        grad = xp.zeros_like(a.data)
+        grad = xp.zeros_like(a.array)
         if advanced:
             xp.add.at(grad, index, g)  # repeated indices accumulate
         else:
@@ -110,9 +110,9 @@ def concat(tensors, dim=0):
             raise ValueError(f"concat: all tensors need the same number of dimensions, got shapes "
                              f"{[t.shape for t in tensors]}")
     (axis,) = normalize_dims(dim, ndim, "concat")
-    xp = get_array_module(*(t.data for t in tensors))
+    xp = get_array_module(*(t.array for t in tensors))
     try:
-        out = xp.concatenate([t.data for t in tensors], axis=axis)
+        out = xp.concatenate([t.array for t in tensors], axis=axis)
     except ValueError:
         raise ValueError(f"concat: shapes must agree except in dim={dim}, got {[t.shape for t in tensors]}") from None
     bounds = list(itertools.accumulate(t.shape[axis] for t in tensors))[:-1]
@@ -137,6 +137,6 @@ def contiguous(a):
 
     The gradient passes through unchanged.
     """
-    if a.data.flags.c_contiguous:
+    if a.array.flags.c_contiguous:
         return a
-    return from_op(get_array_module(a.data).ascontiguousarray(a.data), (a,), lambda g: (g,))
+    return from_op(get_array_module(a.array).ascontiguousarray(a.array), (a,), lambda g: (g,))

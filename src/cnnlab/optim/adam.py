@@ -48,22 +48,22 @@ class Adam(Optimizer):
     def _update(self, param, grad, state, group):
         lr, eps, weight_decay = float(group["lr"]), float(group["eps"]), float(group["weight_decay"])
         beta1, beta2 = (float(b) for b in group["betas"])
-        xp = get_array_module(param.data)
+        xp = get_array_module(param.array)
         if not state:
             state["step"] = 0
-            state["exp_avg"] = xp.zeros_like(param.data)
-            state["exp_avg_sq"] = xp.zeros_like(param.data)
+            state["exp_avg"] = xp.zeros_like(param.array)
+            state["exp_avg_sq"] = xp.zeros_like(param.array)
         state["step"] += 1
         step = state["step"]
         if self.decoupled_weight_decay:
             if weight_decay != 0:
-                param.data *= 1 - lr * weight_decay
-            grad = effective_gradient(param.data, grad, 0.0, group["maximize"])
+                param.array *= 1 - lr * weight_decay
+            grad = effective_gradient(param.array, grad, 0.0, group["maximize"])
         else:
-            grad = effective_gradient(param.data, grad, weight_decay, group["maximize"])
+            grad = effective_gradient(param.array, grad, weight_decay, group["maximize"])
 
         exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-        scratch = xp.empty_like(param.data)
+        scratch = xp.empty_like(param.array)
         lerp_(exp_avg, grad, 1 - beta1, scratch)
         exp_avg_sq *= beta2
         xp.multiply(grad, grad, out=scratch)
@@ -71,7 +71,7 @@ class Adam(Optimizer):
         exp_avg_sq += scratch
         if group["amsgrad"]:
             if "max_exp_avg_sq" not in state:
-                state["max_exp_avg_sq"] = xp.zeros_like(param.data)
+                state["max_exp_avg_sq"] = xp.zeros_like(param.array)
             exp_avg_sq = xp.maximum(state["max_exp_avg_sq"], exp_avg_sq, out=state["max_exp_avg_sq"])
 
         step_size = lr / (1 - beta1**step)
@@ -80,7 +80,7 @@ class Adam(Optimizer):
         denominator += eps
         update = xp.divide(exp_avg, denominator, out=scratch)
         update *= step_size
-        param.data -= update
+        param.array -= update
 
 
 class AdamW(Adam):

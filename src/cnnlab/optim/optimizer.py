@@ -3,7 +3,7 @@
 A subclass validates its hyperparameters in ``_check_group`` and updates one
 parameter in ``_update``; everything else (groups, ``zero_grad``, ``step``,
 ``state_dict``) lives here, as in ``torch.optim.Optimizer``. Parameters are
-updated in place (``param.data`` keeps its identity and dtype), so modules that
+updated in place (``param.array`` keeps its identity and dtype), so modules that
 hold them see the new values.
 """
 import copy
@@ -87,7 +87,7 @@ class Optimizer:
         state: per-parameter dict (``state[param]``) of arrays and numbers.
 
     Subclasses define ``_check_group(group)`` (raise on a bad hyperparameter) and
-    ``_update(param, grad, state, group)`` (update ``param.data`` in place).
+    ``_update(param, grad, state, group)`` (update ``param.array`` in place).
 
     >>> optimizer = SGD(model.parameters(), lr=0.1, momentum=0.9)
     >>> for x, y in batches:
@@ -121,7 +121,7 @@ class Optimizer:
         """Raise ValueError/TypeError when a hyperparameter in ``group`` is invalid."""
 
     def _update(self, param, grad, state, group):
-        """Update ``param.data`` in place from ``grad`` (an array of its shape and dtype)."""
+        """Update ``param.array`` in place from ``grad`` (an array of its shape and dtype)."""
         raise NotImplementedError
 
     def add_param_group(self, param_group):
@@ -163,8 +163,8 @@ class Optimizer:
                 raise ValueError(
                     f"{self._name}: params must be leaf Tensors (not results of ops); got a non-leaf Tensor"
                 )
-            if not is_float(p.data):
-                raise TypeError(f"{self._name}: params must be float32 or float64, got dtype={p.data.dtype}")
+            if not is_float(p.array):
+                raise TypeError(f"{self._name}: params must be float32 or float64, got dtype={p.array.dtype}")
         if len({id(p) for p in params}) != len(params):
             raise ValueError(f"{self._name}: a parameter group holds the same parameter more than once")
         return params
@@ -192,7 +192,7 @@ class Optimizer:
         for group in self.param_groups:
             for p in group["params"]:
                 if p._grad is not None:
-                    self._update(p, p._grad.astype(p.data.dtype, copy=False), self.state[p], group)
+                    self._update(p, p._grad.astype(p.array.dtype, copy=False), self.state[p], group)
         return loss
 
     # ----------------------------------------------------------- checkpoints
@@ -308,7 +308,7 @@ def _restore(value, param, where):
         return value.item()
     if not _is_array(value):
         return copy.deepcopy(value)
-    if value.shape != param.data.shape:
-        raise ValueError(f"{where} must have the parameter's shape {param.data.shape}, got shape {value.shape}")
-    dtype = param.data.dtype if value.dtype.kind == "f" else value.dtype
-    return get_array_module(param.data).array(value, dtype=dtype, copy=True)
+    if value.shape != param.array.shape:
+        raise ValueError(f"{where} must have the parameter's shape {param.array.shape}, got shape {value.shape}")
+    dtype = param.array.dtype if value.dtype.kind == "f" else value.dtype
+    return get_array_module(param.array).array(value, dtype=dtype, copy=True)

@@ -44,12 +44,12 @@ class RMSprop(Optimizer):
 
     def _update(self, param, grad, state, group):
         lr, alpha, eps, momentum = (float(group[k]) for k in ("lr", "alpha", "eps", "momentum"))
-        xp = get_array_module(param.data)
+        xp = get_array_module(param.array)
         if not state:
             state["step"] = 0
-            state["square_avg"] = xp.zeros_like(param.data)
+            state["square_avg"] = xp.zeros_like(param.array)
         state["step"] += 1
-        grad = effective_gradient(param.data, grad, float(group["weight_decay"]), group["maximize"])
+        grad = effective_gradient(param.array, grad, float(group["weight_decay"]), group["maximize"])
 
         square_avg = state["square_avg"]
         scratch = xp.multiply(grad, grad)
@@ -70,15 +70,15 @@ class RMSprop(Optimizer):
             buffer = _buffer(state, "momentum_buffer", param)
             buffer *= momentum
             buffer += xp.divide(grad, denominator, out=denominator)
-            param.data -= lr * buffer
+            param.array -= lr * buffer
         else:
             update = xp.divide(grad, denominator, out=denominator)
             update *= lr
-            param.data -= update
+            param.array -= update
 
 
 def _buffer(state, name, param):
     """``state[name]``, created as zeros shaped like ``param`` on first use."""
     if name not in state:
-        state[name] = get_array_module(param.data).zeros_like(param.data)
+        state[name] = get_array_module(param.array).zeros_like(param.array)
     return state[name]

@@ -50,7 +50,7 @@ class SGD(Optimizer):
 
     def _update(self, param, grad, state, group):
         lr, momentum = float(group["lr"]), float(group["momentum"])
-        direction = effective_gradient(param.data, grad, float(group["weight_decay"]), group["maximize"])
+        direction = effective_gradient(param.array, grad, float(group["weight_decay"]), group["maximize"])
         if momentum != 0:
             buffer = state.get("momentum_buffer")
             if buffer is None:
@@ -60,4 +60,4 @@ class SGD(Optimizer):
                 dampening = float(group["dampening"])
                 buffer += direction if dampening == 0 else (1 - dampening) * direction
             direction = direction + momentum * buffer if group["nesterov"] else buffer
-        param.data -= lr * direction
+        param.array -= lr * direction

@@ -171,7 +171,7 @@ class EarlyStopping(_Monitor):
         if self._improved(value):
             self.best, self.best_epoch, self.wait = value, epoch, 0
             if self.restore_best_weights:
-                self._best_weights = {k: v.data.copy() for k, v in self.model.state_dict().items()}
+                self._best_weights = {k: v.array.copy() for k, v in self.model.state_dict().items()}
             return
         self.wait += 1
         if self.wait >= self.patience:
@@ -406,8 +406,8 @@ class TerminateOnNaN(Callback):
 class ProgressBar(Callback):
     """A tqdm bar per epoch with the running loss and metrics, and one summary line per epoch.
 
-    The bar shows only on a terminal (and when tqdm is installed); the summary
-    line prints whenever the trainer is not quiet.
+    The bar shows only on a terminal; the summary line prints whenever the
+    trainer is not quiet.
     """
 
     def __init__(self, show_bar=None):
@@ -422,10 +422,8 @@ class ProgressBar(Callback):
 
             show = sys.stderr.isatty()
         if show:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:
-                return
+            from tqdm.auto import tqdm
+
             resumed = self.trainer.initial_step if epoch == self.trainer.initial_epoch else 0
             self._bar = tqdm(total=self.trainer.steps_per_epoch, desc=f"epoch {epoch + 1}/{self.trainer.epochs}",
                              leave=False, unit="batch", initial=resumed)

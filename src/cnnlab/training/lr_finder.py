@@ -56,7 +56,7 @@ def find_lr(model, train, *, loss="cross_entropy", optimizer="sgd", start_lr=1e-
         raise ValueError(f"find_lr: need 0 < start_lr < end_lr, got start_lr={start_lr}, end_lr={end_lr}")
     if num_iter < 3:
         raise ValueError(f"find_lr: num_iter must be at least 3, got num_iter={num_iter}")
-    saved = {k: v.data.copy() for k, v in model.state_dict().items()}
+    saved = {k: v.array.copy() for k, v in model.state_dict().items()}
     trainer = Trainer(model, optimizer, loss, metrics=(), lr=start_lr)
     loader = DataLoader(as_dataset(train, "train"), batch_size=batch_size, shuffle=True, seed=seed,
                         transform=transform)

@@ -243,7 +243,7 @@ class Trainer:
             seen += n
             batch_logs = {"loss": loss.item()}
             for name, metric in self.metrics.items():
-                batch_logs[name] = metric(outputs.data, y.data)
+                batch_logs[name] = metric(outputs.array, y.array)
             for key in totals:
                 totals[key] += batch_logs[key] * n
             hooks.on_batch_end(step, {k: totals[k] / seen for k in totals})
@@ -255,7 +255,7 @@ class Trainer:
 
     def _buffers(self):
         """Copies of the model's buffers (batch-norm statistics), which a forward pass in training mode moves."""
-        return [(buffer, buffer.data.copy()) for buffer in self.model.buffers()]
+        return [(buffer, buffer.array.copy()) for buffer in self.model.buffers()]
 
     def _diverged(self, epoch, step, what, buffers):
         """Undo the forward pass's buffer updates; raise DivergedError unless a callback (TerminateOnNaN) stopped training.
@@ -263,7 +263,7 @@ class Trainer:
         The parameters and optimizer are untouched: :meth:`train_step` does not apply a non-finite loss.
         """
         for buffer, saved in buffers:
-            buffer.data[...] = saved
+            buffer.array[...] = saved
         if not self.stop_training:
             raise DivergedError(epoch, step, self.epochs, self.steps_per_epoch, what,
                                 self.optimizer.param_groups[0]["lr"])
@@ -273,7 +273,7 @@ class Trainer:
         if not self.stop_on_nonfinite:
             return
         for name, parameter in self.model.named_parameters():
-            if not np.isfinite(parameter.data).all():
+            if not np.isfinite(parameter.array).all():
                 raise DivergedError(epoch, self.steps_per_epoch - 1, self.epochs, self.steps_per_epoch,
                                     f"{name} is no longer finite", self.optimizer.param_groups[0]["lr"])
 
@@ -297,7 +297,7 @@ class Trainer:
                     seen += n
                     totals["loss"] += self.loss(outputs, y).item() * n
                     for name, metric in self.metrics.items():
-                        totals[name] += metric(outputs.data, y.data) * n
+                        totals[name] += metric(outputs.array, y.array) * n
         finally:
             self.model.train(was_training)
         return {k: v / max(seen, 1) for k, v in totals.items()}
@@ -412,7 +412,7 @@ def predict(model, inputs, *, batch_size=256, transform=None):
     model.eval()
     try:
         with no_grad(), process_tuning():
-            batches = [model(batch[0] if isinstance(batch, tuple) else batch).data for batch in loader]
+            batches = [model(batch[0] if isinstance(batch, tuple) else batch).array for batch in loader]
     finally:
         model.train(was_training)
     return np.concatenate(batches) if batches else np.zeros((0,), dtype=np.float32)

@@ -48,7 +48,7 @@ def plot_kernels(model_or_layer, path, layer=None, max_kernels=MAX_KERNELS):
     >>> plot_kernels(models.create("lenet5"), "kernels.png", layer="features.3")
     """
     name, conv = find_conv(model_or_layer, layer)
-    weight = np.asarray(conv.weight.data, dtype=np.float64)  # (out, in / groups, kh, kw)
+    weight = np.asarray(conv.weight.array, dtype=np.float64)  # (out, in / groups, kh, kw)
     out_channels, in_channels, kh, kw = weight.shape
     title = f"{name}: {conv!r}"
     if in_channels in (1, 3):
