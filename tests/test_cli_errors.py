@@ -132,3 +132,22 @@ def test_an_unknown_or_unavailable_backend_is_one_line_and_exit_2(monkeypatch):
     assert "argument --backend: invalid choice: 'cuda'" in result.stderr
     monkeypatch.setattr(cnnlab.backend, "_REGISTRY", {**cnnlab.backend._REGISTRY, "bogus": "no_such_module:B"})
     assert cnnlab.cli.main(["summary", "lenet5", "--backend", "bogus"]) == 2
+
+
+def test_a_reader_that_goes_away_ends_the_command_quietly():
+    """``cnnlab summary ... | head -1``: the broken pipe is not reported as a bug."""
+    import subprocess
+    import sys
+
+    process = subprocess.Popen([sys.executable, "-m", "cnnlab", "summary", "lenet5", "--backend", "numpy"],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    process.stdout.close()  # the reader is gone before the command writes anything
+    assert process.wait(timeout=120) == 141
+    assert process.stderr.read() == b""
+
+
+def test_a_missing_dataset_says_how_to_fetch_it_on_the_command_line(tmp_path):
+    result = cnnlab_command("train", "--dataset", "mnist", "--data-dir", tmp_path, "--epochs", "1")
+    assert result.returncode == 2 and len(result.stderr.strip().splitlines()) == 1
+    assert "--dataset: MNIST: missing train-images-idx3-ubyte.gz" in result.stderr
+    assert "or add --download to fetch them" in result.stderr and "download=True" not in result.stderr

@@ -75,7 +75,7 @@ def test_resume_continues_to_the_uninterrupted_weights(tmp_path, capsys):
     a = cnnlab.load(straight / "model.safetensors").state_dict()
     b = cnnlab.load(split / "model.safetensors").state_dict()
     for key in a:
-        np.testing.assert_array_equal(a[key].data, b[key].data)
+        np.testing.assert_array_equal(a[key].array, b[key].array)
     assert (split / "log.csv").read_text().count("\n") == 3  # header + one row per epoch
 
 
@@ -117,7 +117,7 @@ def test_train_on_a_folder_of_images(tmp_path, capsys):
     (["train", "--val-split", "1.5"], "--val-split: expected a fraction in [0, 1), got '1.5'"),
     (["train", "--model", "lenet"], "unknown model 'lenet'; did you mean lenet5"),
     (["train", "--dataset", "mnsit"], "unknown dataset 'mnsit'; did you mean mnist"),
-    (["train", "--dataset", "mnist", "--data-dir", "/nonexistent-dir"], "download=True"),
+    (["train", "--dataset", "mnist", "--data-dir", "/nonexistent-dir"], "add --download to fetch them"),
     (["train", "--dataset", "folder:/nonexistent-dir"], "does not exist"),
     (["evaluate", "missing.safetensors"], "model file 'missing.safetensors' does not exist"),
     (["summary", "resnet"], "unknown model 'resnet'"),

@@ -82,12 +82,22 @@ def main(argv=None):
     except KeyboardInterrupt:
         print("cnnlab: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # the reader went away (`cnnlab evaluate ... | head`): stop quietly, as `cat` does
+        _silence_stdout()
+        return 141  # 128 + SIGPIPE, what a shell reports for a writer killed by it
     except Exception as error:
         if getattr(args, "debug", False) or os.environ.get("CNNLAB_DEBUG", "").strip() not in ("", "0"):
             raise
         print(f"cnnlab {args.command}: internal error (a bug in cnnlab): {_describe(error)}; "
               f"run with --debug or set CNNLAB_DEBUG=1 for the traceback", file=sys.stderr)
         return 1
+
+
+def _silence_stdout():
+    """Point stdout at /dev/null, so the interpreter's final flush does not fail on the broken pipe again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
 
 
 def _backend(name):

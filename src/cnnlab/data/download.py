@@ -12,7 +12,19 @@ import urllib.request
 
 
 class DatasetNotFoundError(FileNotFoundError):
-    """A dataset's files are not in the folder given, and ``download`` was not asked for."""
+    """A dataset's files are not in the folder given, and ``download`` was not asked for.
+
+    ``message(fetch)`` words the remedy for the caller: ``'pass download=True'`` in
+    Python, ``'add --download'`` on the command line.
+    """
+
+    def __init__(self, dataset, folder, missing, hint=""):
+        self.dataset, self.folder, self.missing, self.hint = dataset, folder, list(missing), hint
+        super().__init__(self.message("pass download=True"))
+
+    def message(self, fetch):
+        return (f"{self.dataset}: missing {', '.join(self.missing)} in {os.path.abspath(self.folder)}. "
+                f"Put the files there{self.hint}, or {fetch} to fetch them.")
 
 
 class DownloadError(OSError):
@@ -87,7 +99,4 @@ def missing_files(folder, names):
 
 def not_found(dataset, folder, missing, hint=""):
     """The :class:`DatasetNotFoundError` for ``dataset`` missing ``missing`` in ``folder``."""
-    return DatasetNotFoundError(
-        f"{dataset}: missing {', '.join(missing)} in {os.path.abspath(folder)}. "
-        f"Put the files there{hint}, or pass download=True to fetch them."
-    )
+    return DatasetNotFoundError(dataset, folder, missing, hint)
