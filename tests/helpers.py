@@ -119,3 +119,18 @@ def assert_conv_algorithm_matches(ours, reference, x, w, b, g, padding, stride=(
 def raises(error, *fragments):
     """``pytest.raises`` that also asserts each fragment appears in the message."""
     return pytest.raises(error, match="(?s)" + "".join(f"(?=.*{re.escape(f)})" for f in fragments))
+
+
+def blobs(n, seed=0):
+    """A tiny separable problem for training tests: ``(x (n, 1, 28, 28), y)``, the class is which quadrant is bright."""
+    rng = np.random.default_rng(seed)
+    y = rng.integers(0, 4, n)
+    x = rng.normal(0, 0.1, (n, 1, 28, 28)).astype(np.float32)
+    for k, (r, c) in enumerate([(0, 0), (0, 14), (14, 0), (14, 14)]):
+        x[y == k, :, r:r + 14, c:c + 14] += 1
+    return x, y
+
+
+def weights(model):
+    """Copies of ``model``'s state_dict arrays, to compare bit for bit."""
+    return {k: v.array.copy() for k, v in model.state_dict().items()}

@@ -13,6 +13,8 @@ import numpy as np
 import pytest
 
 import cnnlab
+import helpers
+from helpers import weights
 from cnnlab import nn
 from cnnlab.data import RandomShift
 from cnnlab.training import Callback, LearningRateScheduler, ModelCheckpoint, TrainingInterrupted
@@ -25,18 +27,10 @@ def small_net(seed=0):
                          nn.Dropout(0.3), nn.Linear(4 * 7 * 7, 4))
 
 
+
+
 def blobs(n=200, seed=0):
-    """A tiny separable problem: the class is which image quadrant is bright."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 4, n)
-    x = rng.normal(0, 0.1, (n, 1, 28, 28)).astype(np.float32)
-    for k, (r, c) in enumerate([(0, 0), (0, 14), (14, 0), (14, 14)]):
-        x[y == k, :, r:r + 14, c:c + 14] += 1
-    return x, y
-
-
-def weights(model):
-    return {k: v.array.copy() for k, v in model.state_dict().items()}
+    return helpers.blobs(n, seed)
 
 
 def assert_same_weights(a, b):

@@ -5,6 +5,8 @@ import numpy as np
 import pytest
 
 import cnnlab
+import helpers
+from helpers import weights
 from cnnlab import nn
 from cnnlab.data import MNISTSample
 from cnnlab.training import (CSVLogger, EarlyStopping, LearningRateScheduler, ModelCheckpoint, ReduceLROnPlateau,
@@ -18,18 +20,10 @@ def small_net(seed=0):
     )
 
 
+
+
 def blobs(n=240, seed=0):
-    """A tiny separable problem: the class is which image quadrant is bright."""
-    rng = np.random.default_rng(seed)
-    y = rng.integers(0, 4, n)
-    x = rng.normal(0, 0.1, (n, 1, 28, 28)).astype(np.float32)
-    for k, (r, c) in enumerate([(0, 0), (0, 14), (14, 0), (14, 14)]):
-        x[y == k, :, r:r + 14, c:c + 14] += 1
-    return x, y
-
-
-def weights(model):
-    return {k: v.array.copy() for k, v in model.state_dict().items()}
+    return helpers.blobs(n, seed)
 
 
 def test_real_training_on_the_embedded_sample_reaches_90_percent():
