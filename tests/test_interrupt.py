@@ -8,6 +8,7 @@ import shlex
 import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -247,7 +248,7 @@ def final_weights(folder):
     return weights(cnnlab.load(folder / "model.safetensors"))
 
 
-RUN = ["--epochs", "2", "--batch-size", "32", "--seed", "5"]
+RUN = ["--epochs", "2", "--batch-size", "8", "--seed", "5"]  # 675 steps an epoch: seconds, on any machine
 
 
 def test_ctrl_c_writes_a_checkpoint_and_resume_ends_bit_identical(tmp_path):
@@ -258,11 +259,13 @@ def test_ctrl_c_writes_a_checkpoint_and_resume_ends_bit_identical(tmp_path):
     for line in process.stdout:  # the console's line at the end of epoch 1: the interrupt lands in epoch 2
         if line.startswith("epoch 1/2:"):
             break
+    time.sleep(0.5)  # well inside epoch 2's 675 steps: the message below checks the step is not the first
     process.send_signal(signal.SIGINT)
     out, err = process.communicate(timeout=120)
     assert process.returncode == 130, err
     assert err.count("\n") == 1 and err.startswith("cnnlab train: interrupted at epoch 2/2, step "), err
     stopped, resume = err.strip().split("; resume with: ")
+    assert int(stopped.split("step ")[1].split("/")[0]) > 1, stopped  # within the epoch, not at its start
     assert resume == f"cnnlab train {' '.join(RUN[:4])} --out {split} --seed 5 --resume"
     assert not (split / "model.safetensors").exists() and "epoch 2/2" not in out
     refused_options(split)
@@ -292,6 +295,6 @@ def refused_options(folder):
                           capture_output=True, text=True)
     assert done.returncode == 2 and done.stderr == (
         f"cnnlab train: error: --resume: {checkpoint} was trained with other options, and these fix the model or the "
-        f"data order: --batch-size 64 (the checkpoint's is 32), --optimizer sgd (the checkpoint's is adam); leave "
+        f"data order: --batch-size 64 (the checkpoint's is 8), --optimizer sgd (the checkpoint's is adam); leave "
         f"them as they were, or train into a new --out\n")
     assert checkpoint.read_bytes() == before
