@@ -7,6 +7,8 @@
   size; metrics accumulate over every sample of the epoch.
 - Logs are named by the metrics (``loss``, ``acc``, ``accuracy``...) in sorted
   order, then the same names prefixed ``val_``.
+
+Each loop runs inside :func:`cnnlab.process_tuning`, as :func:`cnnlab.fit` does.
 """
 import math
 import sys
@@ -14,6 +16,7 @@ import time
 
 import numpy
 
+from ..runtime import process_tuning
 from ..tensor import Tensor, no_grad
 from . import callbacks as callbacks_module
 from .ops import convert_to_tensor
@@ -76,7 +79,7 @@ def metric_logs(model):
     return dict(sorted(logs.items()))
 
 
-def fit(model, x, y, batch_size, epochs, verbose, callbacks, split, validation_data, shuffle, initial_epoch,
+def _fit(model, x, y, batch_size, epochs, verbose, callbacks, split, validation_data, shuffle, initial_epoch,
         validation_batch_size, validation_freq):
     x, y = as_inputs(x), as_targets(y)
     if validation_data is None and split:
@@ -110,7 +113,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, split, validation_d
                 break
         logs = metric_logs(model)
         if validation_data is not None and (epoch + 1) % validation_freq == 0:
-            val_logs = evaluate(model, *validation_data, validation_batch_size or batch_size, 0)
+            val_logs = _evaluate(model, *validation_data, validation_batch_size or batch_size, 0)
             logs.update({f"val_{name}": value for name, value in val_logs.items()})
         if verbose:
             _progress(steps, steps, logs, time.perf_counter() - start, final=True, bar=verbose == 1)
@@ -121,7 +124,7 @@ def fit(model, x, y, batch_size, epochs, verbose, callbacks, split, validation_d
     return history
 
 
-def evaluate(model, x, y, batch_size, verbose):
+def _evaluate(model, x, y, batch_size, verbose):
     """The loss and metrics over ``(x, y)`` in inference mode, as ``metric_logs``."""
     x, y = as_inputs(x), as_targets(y)
     _reset_metrics(model)
@@ -137,7 +140,7 @@ def evaluate(model, x, y, batch_size, verbose):
     return logs
 
 
-def predict(model, x, batch_size, verbose):
+def _predict(model, x, batch_size, verbose):
     """The model's outputs for ``x``, batch by batch in inference mode, as one NumPy array."""
     x = as_inputs(x)
     start = time.perf_counter()
@@ -161,3 +164,19 @@ def _progress(step, steps, logs, seconds, final, bar=True):
     else:
         sys.stdout.write(f"{step}/{steps} - {seconds:.0f}s - {per_step}{values}\n")
     sys.stdout.flush()
+
+
+def fit(*args, **kwargs):
+    """The training loop (see the module docstring), inside :func:`cnnlab.process_tuning`."""
+    with process_tuning():
+        return _fit(*args, **kwargs)
+
+
+def evaluate(*args, **kwargs):
+    with process_tuning():
+        return _evaluate(*args, **kwargs)
+
+
+def predict(*args, **kwargs):
+    with process_tuning():
+        return _predict(*args, **kwargs)
