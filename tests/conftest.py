@@ -14,7 +14,8 @@ except ImportError:
 OP_MODULES = {
     "test_activation", "test_algorithms", "test_conv", "test_conv_algorithms", "test_conv_nhwc_algorithms",
     "test_conv_same_padding",
-    "test_loss", "test_models", "test_nn_layers", "test_norm", "test_optim", "test_pad", "test_pool",
+    "test_loss", "test_models", "test_nn_layers", "test_norm", "test_onnx_export", "test_optim", "test_pad",
+    "test_pool",
     "test_pool_algorithms", "test_sampling", "test_tensor",
 }
 BACKENDS = [name for name, reason in cnnlab.available_backends().items() if reason is None]
