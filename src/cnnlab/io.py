@@ -161,11 +161,13 @@ def _parameter_names(cls):
 
 
 def buildable_classes():
-    """The classes :func:`build` may instantiate: cnnlab's layers and zoo models, nothing else."""
+    """The classes :func:`build` may instantiate: cnnlab's layers and zoo models, and imported ONNX graphs."""
     from . import models, nn
+    from .onnx._graph import OnnxGraph
 
     classes = {n: c for n, c in vars(nn).items() if isinstance(c, type) and issubclass(c, nn.Module)}
     classes.update(getattr(models, "MODEL_CLASSES", {}))
+    classes["OnnxGraph"] = OnnxGraph
     return classes
 
 
@@ -283,15 +285,24 @@ def load(path, model=None, strict=True):
     - a ``.pt``/``.pth`` file written by PyTorch's ``torch.save`` (zip format):
       its state_dict or tensors, read by :func:`cnnlab.torch_files.read_torch_file`,
       which refuses any pickled global other than tensors and plain containers;
+    - a ``.onnx`` file (by its name or its first bytes): a trainable model built
+      from the graph, in eval mode, by :func:`cnnlab.onnx.importer.load` (needs the
+      ``onnx`` package); given ``model``, the graph's weights loaded into it by name;
     - given ``model``, any of these holding its state_dict, including a safetensors
       file saved by PyTorch: ``model`` with the weights loaded.
 
     Refuses anything else with a message naming the file. Loading never runs code from the file.
     """
+    from .onnx.importer import is_onnx_file
     from .torch_files import read_torch_file, torch_format
 
     if torch_format(path) is not None:
         return _into(model, read_torch_file(path), path, strict)
+    if is_onnx_file(path):
+        from .onnx.importer import load as load_onnx
+
+        imported = load_onnx(path)
+        return imported if model is None else _into(model, imported.state_dict(), path, strict)
     tensors, metadata = read_file(path)
     if metadata.get("format") == FORMAT and "content" in metadata:
         return _into(model, _stored_object(tensors, metadata["content"]), path, strict)
@@ -320,7 +331,11 @@ def _into(model, stored, path, strict):
 
 
 def read_info(path):
-    """The ``info`` dict saved with a model file."""
+    """The ``info`` dict saved with a model file; for a ``.onnx`` file, what its graph says (input shape, classes)."""
+    from .onnx.importer import is_onnx_file, read_info as read_onnx_info
+
+    if is_onnx_file(path):
+        return read_onnx_info(path)
     return read_file(path)[1].get("info", {})
 
 

@@ -8,6 +8,7 @@ import sys
 from .common import CLIError, add_command, user_input
 
 DEFAULT_OUT = os.path.join("runs", "{model}")
+DEFAULT_MODEL = "lenet5"
 
 
 def _dataset_arguments(parser, default="mnist-sample"):
@@ -109,9 +110,14 @@ def add_train_command(commands):
         "the embedded MNIST sample, offline. Ctrl-C saves the checkpoint where the run stopped and\n"
         "prints the command that resumes it; the resumed run ends on the weights of an uninterrupted one.",
         "examples:\n  cnnlab train\n  cnnlab train --model keras_mnist_convnet --dataset mnist --data-dir data "
-        "--epochs 10\n  cnnlab train --epochs 8 --resume        # continue an interrupted run",
+        "--epochs 10\n  cnnlab train --epochs 8 --resume        # continue an interrupted run\n"
+        "  cnnlab train --init model.onnx --dataset folder:photos --epochs 3   # fine-tune an imported model",
     )
-    parser.add_argument("--model", default="lenet5", help="zoo model name (see 'cnnlab models'; default: lenet5)")
+    parser.add_argument("--model", default=None,
+                        help=f"zoo model name (see 'cnnlab models'; default: {DEFAULT_MODEL})")
+    parser.add_argument("--init", metavar="FILE", default=None,
+                        help="start from the model in FILE (a .onnx file or a cnnlab model file) instead of a zoo "
+                             "model; its input shape decides how the dataset is read")
     _dataset_arguments(parser)
     parser.add_argument("--epochs", type=_positive(int), default=5, help="epochs to train (default: 5)")
     parser.add_argument("--batch-size", type=_positive(int), default=64, help="samples per step (default: 64)")
@@ -136,19 +142,27 @@ def run_train(args):
     import cnnlab
     from ..training import DivergedError, TrainingInterrupted
 
-    out = args.out or DEFAULT_OUT.format(model=args.model)
+    if args.init is not None and (args.resume or args.model is not None):
+        raise CLIError(f"--init starts a new run from the model in {args.init}; leave out "
+                       f"{'--resume' if args.resume else '--model'}")
+    if args.init is None:
+        args.model = args.model or DEFAULT_MODEL
+    out = args.out or DEFAULT_OUT.format(model=args.model or _file_stem(args.init))
     checkpoint = os.path.join(out, "checkpoint.safetensors")
     if args.resume and not os.path.isfile(checkpoint):
         raise CLIError(f"--resume: no checkpoint to resume from at {checkpoint}")
     changes = _check_resumable(checkpoint, args) if args.resume else []
     if changes is None:
         return 0
-    native = _native_input(args.model)
+    initial, native = _init_model(args.init) if args.init else (None, _native_input(args.model))
     train = _load_data(args, train=True, model_info=native)
     test = _load_test(args, native)
     input_shape = _sample_shape(train)
     cnnlab.manual_seed(args.seed)
-    model, kwargs = build_model(args.model, input_shape, len(train.classes))
+    if initial is None:
+        model, kwargs = build_model(args.model, input_shape, len(train.classes))
+    else:
+        model, kwargs = _check_init_fits(args, initial, native, input_shape, train), {}
     with user_input("--out"):
         os.makedirs(out, exist_ok=True)
     if args.resume:
@@ -170,8 +184,10 @@ def run_train(args):
                 else "no checkpoint either")
         print(f"cnnlab train: {error}; no model file written; {last}", file=sys.stderr)
         return 1
-    info = {"model": args.model, "kwargs": kwargs, "input_shape": list(input_shape), "dataset": args.dataset,
-            "classes": [str(c) for c in train.classes]}
+    info = {"model": args.model or _file_stem(args.init), "kwargs": kwargs, "input_shape": list(input_shape),
+            "dataset": args.dataset, "classes": [str(c) for c in train.classes]}
+    if args.init:
+        info["init"] = args.init
     model_path = os.path.join(out, "model.safetensors")
     cnnlab.save(model, model_path, info=info)
     _report_test(model, test, history, args)
@@ -182,6 +198,48 @@ def run_train(args):
     if curves:
         print(f"curves: {curves}")
     return 0
+
+
+def _file_stem(path):
+    return os.path.splitext(os.path.basename(path))[0]
+
+
+def _init_model(path):
+    """``(model, {"input_shape": [C, H, W]})`` of ``--init FILE``: a .onnx file or a cnnlab model file."""
+    import cnnlab
+
+    if not os.path.isfile(path):
+        raise CLIError(f"--init: model file {path!r} does not exist")
+    with user_input("--init"):
+        model, info = cnnlab.load(path), cnnlab.io.read_info(path)
+    if not isinstance(model, cnnlab.nn.Module):
+        raise CLIError(f"--init: {path} holds a {type(model).__name__}, not a model; give a .onnx file or a "
+                       f"model file saved with cnnlab.save(model, path)")
+    shape = info.get("input_shape")
+    if not (isinstance(shape, list) and len(shape) == 3 and all(isinstance(n, int) and n > 0 for n in shape)):
+        raise CLIError(f"--init: {path} does not record a fixed input shape [C, H, W], got {shape!r}; "
+                       f"save it with cnnlab.save(model, path, info={{'input_shape': [C, H, W]}})")
+    return model, {"input_shape": shape}
+
+
+def _check_init_fits(args, model, native, input_shape, train):
+    """``model`` when it takes the dataset's images and has one output per class; else a one-line refusal."""
+    import numpy as np
+
+    import cnnlab
+
+    wanted = tuple(native["input_shape"])
+    if tuple(input_shape) != wanted:
+        raise CLIError(f"--init: {args.init} takes {'x'.join(map(str, wanted))} inputs but {args.dataset} holds "
+                       f"{'x'.join(map(str, input_shape))} images; pick a --dataset of that shape, or a folder: "
+                       f"dataset (read at the model's size)")
+    model.eval()
+    with cnnlab.no_grad(), user_input("--init"):
+        outputs = int(np.prod(model(cnnlab.zeros(1, *wanted)).shape[1:]))
+    if outputs != len(train.classes):
+        raise CLIError(f"--init: {args.init} has {outputs} outputs but {args.dataset} has {len(train.classes)} "
+                       f"classes; fine-tune it on a dataset with {outputs} classes")
+    return model
 
 
 def _callbacks(args, out, checkpoint, changes):
@@ -300,6 +358,7 @@ def _resume_command(args):
     from . import build_parser
 
     defaults = vars(build_parser().parse_args(["train"]))
+    defaults["model"] = DEFAULT_MODEL  # left out, --model is the default model (None tells --init it was not given)
     words = ["cnnlab", "train"]
     for key, value in vars(args).items():
         if key in ("command", "run", "resume", "debug") or value == defaults.get(key, None) or value is False:

@@ -14,9 +14,9 @@ def add_summary_command(commands):
         "examples:\n  cnnlab summary lenet5\n  cnnlab summary tiny_vgg --input-shape 3 64 64\n"
         "  cnnlab summary lenet5 --batch-size 32\n"
         "  cnnlab summary lenet5 --columns layer,output_shape,field,jump\n"
-        "  cnnlab summary runs/lenet5/model.safetensors",
+        "  cnnlab summary runs/lenet5/model.safetensors\n  cnnlab summary model.onnx",
     )
-    parser.add_argument("model", help="a zoo model name (see 'cnnlab models') or a model file")
+    parser.add_argument("model", help="a zoo model name (see 'cnnlab models'), a model file or a .onnx file")
     parser.add_argument("--input-shape", type=int, nargs=3, metavar=("C", "H", "W"), default=None,
                         help="one sample's shape (default: the model's own)")
     parser.add_argument("--batch-size", type=int, default=1, metavar="N",
@@ -42,7 +42,7 @@ def run_summary(args):
         with user_input():
             model, info = cnnlab.load(args.model), cnnlab.io.read_info(args.model)
         shape = info.get("input_shape")
-    elif args.model.endswith(".safetensors"):
+    elif args.model.endswith((".safetensors", ".onnx")):
         raise CLIError(f"model file {args.model!r} does not exist")
     else:
         with user_input():
