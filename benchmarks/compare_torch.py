@@ -185,7 +185,7 @@ def mnist_epoch(folder, seed=0):
     results["cnnlab_seconds"] = time.perf_counter() - start
     model.eval()
     with cnnlab.no_grad():
-        logits = model(cnnlab.Tensor(test.data.astype(np.float32) / 255)).data
+        logits = model(cnnlab.Tensor(test.data.astype(np.float32) / 255)).array
     results["cnnlab_accuracy"] = float((logits.argmax(1) == test.targets).mean())
     if torch is None:
         return results

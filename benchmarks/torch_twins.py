@@ -57,5 +57,5 @@ TWINS = {"lenet5": lenet5, "simple_cnn": simple_cnn, "keras_mnist_convnet": kera
 def twin_of(name, model):
     """The torch twin of zoo model ``name``, carrying a copy of ``model``'s weights."""
     twin = TWINS[name]()
-    twin.load_state_dict({k: torch.tensor(v.data) for k, v in model.state_dict().items()})
+    twin.load_state_dict({k: torch.tensor(v.array) for k, v in model.state_dict().items()})
     return twin
