@@ -23,10 +23,11 @@ from ..backend import names as backend_names
 from ..runtime import process_tuning
 from .common import CLIError, add_command, user_input  # noqa: F401 - part of the package's interface
 from .convolution import add_convolve_command, add_shape_command
+from .evaluation import add_evaluate_command, add_predict_command
 from .export import add_export_command
 from .filter import add_filter_command
 from .inspect import add_explain_command, add_viz_command
-from .training import add_evaluate_command, add_lr_find_command, add_predict_command, add_train_command
+from .training import add_lr_find_command, add_train_command
 from .zoo import add_datasets_command, add_models_command, add_summary_command
 
 
