@@ -192,18 +192,16 @@ class Trainer:
                     break
         return logs
 
-    def _stop_if_interrupted(self, hooks, finished, position):
-        """Between two steps: on a pending Ctrl-C, save through ``on_train_interrupt`` and raise."""
-        if not self._interrupt.requested:
-            return
+    def _interrupted(self, hooks, finished, position):
+        """A Ctrl-C is pending between two steps: save through ``on_train_interrupt`` and raise."""
         self.interrupted_at = {"epoch": finished, "position": position}
         epoch, step = (finished + 1, 0) if position is None else (position["epoch"], position["step"])
         hooks.on_train_interrupt({"epoch": epoch, "step": step})
         raise TrainingInterrupted(epoch, step, self.epochs, self.steps_per_epoch)
 
     def _epoch(self, epoch, loader, val, hooks, seed, position, batch_size):
-        if position is None:
-            self._stop_if_interrupted(hooks, epoch - 1, None)
+        if position is None and self._interrupt.requested:
+            self._interrupted(hooks, epoch - 1, None)
         totals, seen = self._begin_epoch(epoch, loader, seed, position)
         self.model.train()
         hooks.on_epoch_begin(epoch)
@@ -233,8 +231,8 @@ class Trainer:
     def _train_epoch(self, epoch, loader, hooks, totals, seen):
         batches = iter(loader)
         for step in range(loader.state_dict()["batch"], len(loader)):
-            if step > 0 or seen:
-                self._stop_if_interrupted(hooks, epoch - 1, self._position(epoch, step, loader, totals, seen))
+            if self._interrupt.requested and (step > 0 or seen):  # the position is worked out only then
+                self._interrupted(hooks, epoch - 1, self._position(epoch, step, loader, totals, seen))
             hooks.on_batch_begin(step)
             x, y = next(batches)
             buffers = self._buffers() if self.stop_on_nonfinite else None
