@@ -377,3 +377,18 @@ def test_writing_through_data_or_under_no_grad_as_torch_does():
         ours.weight[0, 0] = 1.0
     with pytest.raises(RuntimeError):
         theirs.weight[0, 0] = 1.0
+
+
+def test_subpackages_are_reachable_after_import_cnnlab_and_imported_only_then():
+    import os
+    import subprocess
+    import sys
+
+    code = ("import sys, cnnlab; assert 'cnnlab.onnx' not in sys.modules and 'cnnlab.keras' not in sys.modules; "
+            "assert callable(cnnlab.onnx.export) and callable(cnnlab.keras.Sequential); "
+            "assert cnnlab.vision.datasets.MNIST and cnnlab.utils.data.DataLoader; print('ok')")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}  # this checkout's cnnlab
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120, env=env)
+    assert done.returncode == 0 and done.stdout == "ok\n", done.stderr
+    with pytest.raises(AttributeError, match="module 'cnnlab' has no attribute 'no_such_thing'"):
+        cnnlab.no_such_thing

@@ -30,3 +30,15 @@ cat = concat
 
 # PyTorch's dtype names (cnnlab.float32, cnnlab.long, ...) as NumPy dtypes.
 globals().update(factory.DTYPES)
+
+#: Subpackages imported when first used (``cnnlab.onnx.export(...)`` after ``import cnnlab``,
+#: as ``torch.onnx``), so that ``import cnnlab`` itself stays light.
+_ON_FIRST_USE = ("keras", "onnx", "utils", "vision")
+
+
+def __getattr__(name):
+    if name in _ON_FIRST_USE:
+        import importlib
+
+        return importlib.import_module(f"{__name__}.{name}")
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
