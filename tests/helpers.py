@@ -4,7 +4,10 @@
 the same inputs go through cnnlab and torch, then the forward values and every
 input's gradient are compared under one random upstream gradient.
 """
+import io
 import re
+import struct
+import zlib
 
 import numpy as np
 import pytest
@@ -134,3 +137,25 @@ def blobs(n, seed=0):
 def weights(model):
     """Copies of ``model``'s state_dict arrays, to compare bit for bit."""
     return {k: v.array.copy() for k, v in model.state_dict().items()}
+
+
+def png_bytes(array):
+    """``array`` (uint8 ``(H, W)`` or ``(H, W, C)``) as a PNG file's bytes."""
+    from PIL import Image
+
+    buffer = io.BytesIO()
+    Image.fromarray(array).save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+def bomb_png(width=20000, height=20000):
+    """A valid 1-bit PNG of ``width`` x ``height`` black pixels: some 50 KB that decode to 400 M pixels."""
+    row = bytes(1 + (width + 7) // 8)  # filter byte 0, then the row's bits
+    packer = zlib.compressobj(9)
+    data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
+
+    def chunk(kind, body):
+        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+
+    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")

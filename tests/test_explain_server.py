@@ -20,6 +20,7 @@ from PIL import ImageFile  # noqa: E402
 from cnnlab.explain import ExplainApp, ExplainServer  # noqa: E402
 from cnnlab.explain.app import MAX_UPLOAD_PIXELS  # noqa: E402
 from cnnlab.explain.server import MAX_BODY, json_depth  # noqa: E402
+from helpers import bomb_png, png_bytes  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -57,12 +58,6 @@ def raw_request(server, lines):
         return response.status, response.read()
     finally:
         connection.close()
-
-
-def png_bytes(array):
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
 
 
 @pytest.fixture(scope="module")
@@ -307,13 +302,6 @@ def stop(server, thread):
     server.shutdown()
     server.server_close()
     thread.join(5)
-
-
-def bomb_png(width, height):
-    """A valid 1-bit PNG of width x height pixels in a few hundred kilobytes at most."""
-    from test_image_errors import bomb_png as build
-
-    return build(width, height)
 
 
 def test_an_image_over_the_pixel_cap_is_413_before_decoding(server, monkeypatch):

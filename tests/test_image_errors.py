@@ -1,10 +1,8 @@
 """Every unreadable image is one line: read_image's refusals, and every command that reads images, run for real."""
 import io
-import struct
 import subprocess
 import sys
 import warnings
-import zlib
 
 import numpy as np
 import pytest
@@ -13,25 +11,7 @@ from PIL import Image, ImageFile
 import cnnlab
 from cnnlab import models
 from cnnlab.data.images import MAX_PIXELS, ImageTooLarge, read_image
-
-
-def bomb_png(width=20000, height=20000):
-    """A valid 1-bit PNG of ``width`` x ``height`` black pixels: some 50 KB that decode to 400 M pixels."""
-    row = bytes(1 + (width + 7) // 8)  # filter byte 0, then the row's bits
-    packer = zlib.compressobj(9)
-    data = b"".join(packer.compress(row) for _ in range(height)) + packer.flush()
-
-    def chunk(kind, body):
-        return struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-
-    header = struct.pack(">IIBBBBB", width, height, 1, 0, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", data) + chunk(b"IEND", b"")
-
-
-def png_bytes(array):
-    buffer = io.BytesIO()
-    Image.fromarray(array).save(buffer, format="PNG")
-    return buffer.getvalue()
+from helpers import bomb_png, png_bytes
 
 
 @pytest.fixture(scope="module")
