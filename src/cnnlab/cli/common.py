@@ -1,6 +1,7 @@
 """What every command shares: the one-line error type, the translation into it, and the subparser factory."""
 import argparse
 import contextlib
+import os
 
 
 class CLIError(ValueError):
@@ -9,6 +10,14 @@ class CLIError(ValueError):
     A ValueError, since a value the user gave was refused: code that calls a
     command's ``run`` and catches ValueError keeps working.
     """
+
+
+def check_model_source(source):
+    """Refuse a MODEL argument that is neither a file nor a zoo model name, in one line."""
+    from .. import models
+
+    if not os.path.isfile(source) and source not in models.names():
+        raise CLIError(f"model file {source!r} does not exist, nor is it a zoo model name (see 'cnnlab models')")
 
 
 @contextlib.contextmanager

@@ -3,7 +3,7 @@ import json
 import os
 import sys
 
-from .common import CLIError, add_command, user_input
+from .common import CLIError, add_command, check_model_source, user_input
 from .training import _dataset_arguments, _load_data, _positive, _sample_shape
 
 
@@ -31,16 +31,14 @@ def _load_model(source):
     be --json); its MNIST-shaped models are scored on the embedded sample.
     """
     import cnnlab
-    from .. import models
     from ..inspect import load_model
 
-    if not os.path.isfile(source) and source in models.names():
+    check_model_source(source)
+    if not os.path.isfile(source):
         with user_input():
             model, info, notice = load_model(source)
         print(f"note: {notice}", file=sys.stderr)
         return model, {**info, "dataset": "mnist-sample" if info["dataset"] == "mnist" else info["dataset"]}
-    if not os.path.isfile(source):
-        raise CLIError(f"model file {source!r} does not exist, nor is it a zoo model name (see 'cnnlab models')")
     with user_input():
         return cnnlab.load(source), cnnlab.io.read_info(source)
 

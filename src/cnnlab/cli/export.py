@@ -3,7 +3,7 @@ import argparse
 import os
 import sys
 
-from .common import CLIError, add_command, user_input
+from .common import CLIError, add_command, check_model_source, user_input
 
 
 def add_export_command(commands):
@@ -58,11 +58,9 @@ def run_export(args):
 def _load(source, input_shape):
     """``(model, input shape)`` of MODEL, a file or a zoo name, in eval mode: its own shape unless given one."""
     import cnnlab
-    from .. import models
     from ..inspect import load_model
 
-    if not os.path.isfile(source) and source not in models.names():
-        raise CLIError(f"model file {source!r} does not exist, nor is it a zoo model name (see 'cnnlab models')")
+    check_model_source(source)
     if input_shape is None:
         with user_input():
             model, info, notice = load_model(source)
