@@ -38,6 +38,7 @@ GLIBC_VARIABLES = ("MALLOC_MMAP_THRESHOLD_", "MALLOC_TRIM_THRESHOLD_", "MALLOC_T
 _lock = threading.Lock()
 _depth = 0            # how many scopes the main thread is inside
 _malloc_tuned = False  # whether the outermost entry changed malloc's settings
+_thread_limit = None   # the innermost limited_threads(n)'s n, or None
 
 
 def wanted(environ=os.environ, platform=sys.platform):
@@ -77,6 +78,42 @@ def process_tuning():
         yield
     finally:
         _exit()
+
+
+def thread_limit():
+    """The most threads a compiled kernel or a BLAS call may use now (:func:`limited_threads`), or None for no limit."""
+    return _thread_limit
+
+
+@contextlib.contextmanager
+def limited_threads(threads):
+    """Run the compiled kernels and the BLAS on at most ``threads`` threads until the block exits.
+
+    For processes sharing a machine (the ranks of data-parallel training, each given
+    its share of the cores). The BLAS's thread count belongs to the whole process, so
+    it is lowered on entry and restored on exit; the compiled kernels read
+    :func:`thread_limit` at each launch. ``threads=None`` limits nothing. Main thread only,
+    like :func:`process_tuning` (elsewhere it is a no-op).
+    """
+    global _thread_limit
+    if threads is None or threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    from .backend.numpy_backend.blas import openblas_thread_functions
+
+    previous, restore = _thread_limit, []
+    _thread_limit = threads if previous is None else min(previous, threads)
+    try:
+        for package in ("numpy", "scipy"):
+            functions = openblas_thread_functions(package)
+            if functions is not None and functions[0]() > _thread_limit:
+                restore.append((functions[1], functions[0]()))
+                functions[1](_thread_limit)
+        yield
+    finally:
+        for set_threads, count in reversed(restore):
+            set_threads(count)
+        _thread_limit = previous
 
 
 def _enter():

@@ -15,7 +15,8 @@ threads launch parallel kernels at once, so this backend launches them one at a
 time (:data:`LAUNCH`); an application that computes from several threads (the
 explainer's server) is then safe whatever layer Numba picked. Each launch runs
 on :func:`kernel_threads` threads, the one count this backend decides, set for
-the launch only (Numba's count is per calling thread) and restored after it.
+the launch only (Numba's count is per calling thread) and restored after it,
+and lowered inside :func:`cnnlab.runtime.limited_threads` (data-parallel ranks).
 The compiled kernels and the BLAS never run at once: the ops alternate, and the
 GEMMs inside ``blocked_gemm`` are small enough that OpenBLAS keeps them on the
 calling thread, so the two pools do not oversubscribe the cores.
@@ -34,6 +35,7 @@ import time
 import numba
 from numba.core import event
 
+from .. import runtime
 from .algorithms import Algorithm
 from .numba_kernels import conv as conv_kernels
 from .numba_kernels import elementwise as elementwise_kernels
@@ -67,7 +69,8 @@ def _launch_threads():
     the kernels keep their GEMMs small enough for OpenBLAS to run them on one thread anyway.
     """
     before = numba.get_num_threads()
-    numba.set_num_threads(THREADS)
+    limit = runtime.thread_limit()
+    numba.set_num_threads(THREADS if limit is None else min(THREADS, limit))
     blas = blas_before = None
     if BLAS_PINNED:
         blas = openblas_thread_functions("scipy")
