@@ -24,7 +24,13 @@ def gather(dataset, indices):
     """The batch of ``dataset`` at ``indices`` (int array): ``dataset.gather`` if it has one, else stack samples."""
     if isinstance(dataset, Dataset):
         return dataset.gather(indices)
-    return collate([dataset[int(i)] for i in indices])
+    return collate([dataset[int(i)] for i in indices]) if len(indices) else _empty(dataset)
+
+
+def _empty(dataset):
+    """A batch of no samples, shaped as the first sample (a data-parallel rank's share can be empty)."""
+    batch = collate([dataset[0]])
+    return tuple(a[:0] for a in batch) if isinstance(batch, tuple) else batch[:0]
 
 
 class Dataset:
@@ -48,7 +54,7 @@ class Dataset:
 
     def gather(self, indices):
         """The batch at ``indices`` (1-D int array), as stacked arrays."""
-        return collate([self[int(i)] for i in indices])
+        return collate([self[int(i)] for i in indices]) if len(indices) else _empty(self)
 
 
 def _as_arrays(arrays, owner):

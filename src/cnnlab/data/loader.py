@@ -1,17 +1,22 @@
 """DataLoader: batches of a dataset, shuffled reproducibly, transformed a whole batch at a time."""
 import numpy as np
 
+from ..distributed import split_evenly
 from .dataset import gather
 from .transforms import Transform, uint8_to_float
 
 
-def epoch_generators(seed, epoch):
+def epoch_generators(seed, epoch, shard=None):
     """Two independent generators for one epoch: ``(order, transforms)``, a pure function of ``(seed, epoch)``.
 
     Keeping them apart means adding or removing a random transform never changes
-    the order in which samples are visited.
+    the order in which samples are visited. With ``shard=(rank, ranks)`` and more
+    than one rank, the transforms' generator is rank ``rank``'s own (a child of the
+    single-process one), while the order stays the one every rank shares.
     """
     order_seq, transform_seq = np.random.SeedSequence([seed, epoch]).spawn(2)
+    if shard is not None and shard[1] > 1:
+        transform_seq = transform_seq.spawn(shard[0] + 1)[shard[0]]
     return np.random.default_rng(order_seq), np.random.default_rng(transform_seq)
 
 
@@ -72,12 +77,17 @@ class DataLoader:
     ``len(loader)`` is the number of batches: ``ceil(N / batch_size)``, or
     ``floor(N / batch_size)`` with ``drop_last``.
 
+    Data-parallel training: with ``shard=(rank, ranks)`` the loader visits the
+    batches of a single process (same order, same ``len``) but hands out only
+    share ``rank`` of each: ``ranks`` contiguous shares differing by at most one
+    sample (the last batch's may be empty), transformed with the rank's own generator.
+
     >>> loader = DataLoader(TensorDataset(x, y), batch_size=64, shuffle=True, seed=0)
     >>> for xb, yb in loader:           # xb: float32 Tensor (64, ...), yb: int64 Tensor (64,)
     ...     ...
     """
 
-    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, transform=None):
+    def __init__(self, dataset, batch_size=1, shuffle=False, drop_last=False, seed=None, transform=None, shard=None):
         if isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer)) or batch_size < 1:
             raise ValueError(f"DataLoader: batch_size must be a positive integer; got batch_size={batch_size!r}")
         if transform is not None and not callable(transform):
@@ -88,8 +98,11 @@ class DataLoader:
             from ..random import default_generator
 
             seed = int(default_generator().integers(2**63))
+        if shard is not None and not (len(shard) == 2 and 0 <= shard[0] < shard[1]):
+            raise ValueError(f"DataLoader: shard must be None or (rank, ranks) with 0 <= rank < ranks; got shard={shard!r}")
         self.dataset = dataset
         self.batch_size = int(batch_size)
+        self.shard = None if shard is None else (int(shard[0]), int(shard[1]))
         self.shuffle = shuffle
         self.drop_last = drop_last
         self.seed = seed
@@ -148,7 +161,7 @@ class DataLoader:
         return self._batches(cursor)
 
     def _start(self, epoch):
-        order_rng, transform_rng = epoch_generators(self.seed, epoch)
+        order_rng, transform_rng = epoch_generators(self.seed, epoch, self.shard)
         n = len(self.dataset)
         return _Cursor(epoch, order_rng.permutation(n) if self.shuffle else np.arange(n), transform_rng)
 
@@ -157,10 +170,14 @@ class DataLoader:
 
         while cursor.batch < len(self):
             start = cursor.batch * self.batch_size
-            batch = gather(self.dataset, cursor.order[start : start + self.batch_size])
+            indices = cursor.order[start : start + self.batch_size]
+            if self.shard is not None:
+                first, stop = split_evenly(len(indices), self.shard[1], self.shard[0])
+                indices = indices[first:stop]
+            batch = gather(self.dataset, indices)
             single = not isinstance(batch, tuple)
             x, *targets = (batch,) if single else batch
-            if self.transform is not None:
+            if self.transform is not None and len(indices):
                 x = _apply(self.transform, x, cursor.transform_rng)
             x = Tensor(_input_array(np.asarray(x)))
             cursor.batch += 1
