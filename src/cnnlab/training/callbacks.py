@@ -19,9 +19,16 @@ import numpy as np
 
 
 class Callback:
-    """Base class: override the hooks you need."""
+    """Base class: override the hooks you need.
+
+    ``main_rank_only``: when several ranks train together, only rank 0 runs a callback
+    that sets it (those that print or write files: ModelCheckpoint, CSVLogger, the
+    progress bar); the others run on every rank, on the logs every rank shares, so
+    EarlyStopping and ReduceLROnPlateau decide alike everywhere.
+    """
 
     trainer = None
+    main_rank_only = False
 
     @property
     def model(self):
@@ -208,6 +215,8 @@ class ModelCheckpoint(_Monitor):
         info: a JSON-able dict saved with every checkpoint (``cnnlab.io.read_info`` reads it back).
     """
 
+    main_rank_only = True  # several ranks: only rank 0 keeps it (see Callback)
+
     def __init__(self, filepath, monitor="val_loss", mode="auto", save_best_only=False,
                  save_weights_only=False, min_delta=0.0, verbose=False, save_on_interrupt=False, info=None):
         super().__init__("ModelCheckpoint", monitor, mode, min_delta)
@@ -359,6 +368,8 @@ class CSVLogger(Callback):
     a resumed run goes on from the checkpoint's next epoch.
     """
 
+    main_rank_only = True  # several ranks: only rank 0 keeps it (see Callback)
+
     def __init__(self, filename, separator=",", append=False):
         self.filename = os.fspath(filename)
         self.separator = separator
@@ -409,6 +420,8 @@ class ProgressBar(Callback):
     The bar shows only on a terminal; the summary line prints whenever the
     trainer is not quiet.
     """
+
+    main_rank_only = True  # several ranks: only rank 0 keeps it (see Callback)
 
     def __init__(self, show_bar=None):
         self.show_bar = show_bar

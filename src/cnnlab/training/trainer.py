@@ -14,6 +14,11 @@ resumes to the very weights an uninterrupted run ends on. For that, while
 default, Ctrl-C only sets a flag that the loop reads between steps (a second
 Ctrl-C interrupts at once); the previous handler is back when ``fit`` returns.
 Nothing is copied per step, so this costs the loop nothing.
+
+Started by an MPI launcher as several processes (``mpiexec -n N``), ``fit``
+trains data-parallel: each rank takes its share of every batch and the ranks
+sum their gradients, losses and Ctrl-C flags at each step
+(:mod:`cnnlab.training.data_parallel`; the rules are in :mod:`cnnlab.distributed`).
 """
 import math
 import numbers
@@ -22,13 +27,14 @@ import threading
 
 import numpy as np
 
-from .. import arguments
+from .. import arguments, distributed
 from .. import functional as F
-from ..data import DataLoader, TensorDataset, random_split
+from ..data import DataLoader, Subset, TensorDataset, random_split
 from ..random import default_generator, manual_seed
-from ..runtime import process_tuning
+from ..runtime import limited_threads, process_tuning
 from ..tensor import no_grad
 from .callbacks import CallbackList, History, ProgressBar
+from .data_parallel import Replicas, shard_of, sum_totals
 from .metrics import resolve_metric
 
 _LOSS_ALIASES = {
@@ -135,6 +141,9 @@ class Trainer:
         self.stop_on_nonfinite = True
         self.interrupted_at = None
         self._interrupt = _DeferredInterrupt()
+        self.world = distributed.World()  # the ranks training together; fit() asks for the real one
+        self._replicas = None             # set while fit() runs on several ranks
+        self._agreed_stop = False         # a Ctrl-C some rank saw, as every rank learnt it (several ranks)
 
     def train_step(self, x, y):
         """One optimisation step on a batch; returns (outputs, loss).
@@ -153,8 +162,25 @@ class Trainer:
     def fit(self, train, *, epochs=1, batch_size=32, val=None, validation_split=0.0, callbacks=(), seed=None,
             shuffle=True, transform=None, initial_epoch=0, resume_from=None, verbose=True, stop_on_nonfinite=True):
         """Train for ``epochs`` epochs; returns the :class:`History`. See :func:`fit`."""
+        with distributed.abort_on_error(coordinated=(TrainingInterrupted, DivergedError)):
+            self.world = distributed.world()
+            try:
+                return self._fit(train, epochs, batch_size, val, validation_split, callbacks, seed, shuffle,
+                                 transform, initial_epoch, resume_from, verbose, stop_on_nonfinite)
+            finally:
+                self._replicas = None
+
+    def _fit(self, train, epochs, batch_size, val, validation_split, callbacks, seed, shuffle, transform,
+             initial_epoch, resume_from, verbose, stop_on_nonfinite):
         train, val = _split(as_dataset(train, "train"), val, validation_split, seed)
-        loader = DataLoader(train, batch_size=batch_size, shuffle=shuffle, seed=seed, transform=transform)
+        world, shard = self.world, None
+        if world.size > 1:
+            seed = self._join(train, val, batch_size, seed)
+            shard = (world.rank, world.size)
+            if world.rank != 0:  # only rank 0 prints and writes files
+                callbacks = [c for c in callbacks if not getattr(c, "main_rank_only", False)]
+                verbose = False
+        loader = DataLoader(train, batch_size=batch_size, shuffle=shuffle, seed=seed, transform=transform, shard=shard)
         self.epochs, self.steps_per_epoch = epochs, len(loader)
         self.stop_on_nonfinite = stop_on_nonfinite
         self.callbacks = [self.history, *callbacks] + ([ProgressBar()] if verbose else [])
@@ -162,17 +188,37 @@ class Trainer:
         self.initial_epoch, self.initial_step, position = initial_epoch, 0, None
         if resume_from is not None:
             position = self._resume(resume_from, epochs)
-        self.stop_training = False
-        with process_tuning():
+        if world.size > 1:
+            self._replicas = Replicas(world, self.model, self.optimizer, self.running)
+            self._replicas.broadcast_model()
+        self.stop_training = self._agreed_stop = False
+        with process_tuning(), limited_threads(world.threads() if world.size > 1 else None):
             hooks.on_train_begin()
             logs = self._epochs(loader, val, hooks, seed, position, batch_size)
             hooks.on_train_end(logs)
         return self.history
 
+    def _join(self, train, val, batch_size, seed):
+        """Several ranks: check they agree on the batch and the data; returns the seed they share (rank 0's)."""
+        world = self.world
+        if batch_size % world.size:
+            raise distributed.DistributedError(
+                f"fit: batch_size is the global batch, split evenly between the {world.size} ranks, so it must be "
+                f"a multiple of {world.size}; got batch_size={batch_size}")
+        distributed.check_same_data(train, "training set", "fit")
+        if val is not None:
+            distributed.check_same_data(val, "validation set", "fit")
+        shared = np.array([-1 if seed is None else seed], dtype=np.int64)
+        if seed is None and world.rank == 0:
+            shared[0] = default_generator().integers(2**62)
+        return int(world.broadcast_(shared)[0])
+
     def _resume(self, path, epochs):
         """Load the checkpoint at ``path``; returns where within an epoch it stopped, or None."""
         from ..io import load_checkpoint
 
+        if self.world.size > 1:
+            distributed.check_same_file(path, "checkpoint", "fit")
         restored = load_checkpoint(path, self.model, self.optimizer, self.callbacks)
         position = restored.get("position")
         self.initial_epoch, self.initial_step = restored["epoch"] + 1, position["step"] if position else 0
@@ -184,13 +230,20 @@ class Trainer:
     def _epochs(self, loader, val, hooks, seed, position, batch_size):
         """The epochs; at a Ctrl-C, tell the callbacks where the run stands and raise TrainingInterrupted."""
         logs = {}
-        with _DeferredInterrupt() as self._interrupt:
+        # several ranks: mpiexec turns a Ctrl-C into SIGTERM for every rank (and kills them a moment later);
+        # it forwards SIGUSR1 as it is, a stop with all the time rank 0 needs to save
+        signals = (signal.SIGINT,) if self._replicas is None else _JOB_SIGNALS
+        with _DeferredInterrupt(signals) as self._interrupt:
             for epoch in range(self.initial_epoch, self.epochs):
                 logs = self._epoch(epoch, loader, val, hooks, seed, position, batch_size)
                 position = None
                 if self.stop_training:
                     break
         return logs
+
+    def _stop_requested(self):
+        """Whether to stop at this boundary: a Ctrl-C here, or, on several ranks, one that every rank has learnt of."""
+        return self._interrupt.requested if self._replicas is None else self._agreed_stop
 
     def _interrupted(self, hooks, finished, position):
         """A Ctrl-C is pending between two steps: save through ``on_train_interrupt`` and raise."""
@@ -200,12 +253,14 @@ class Trainer:
         raise TrainingInterrupted(epoch, step, self.epochs, self.steps_per_epoch)
 
     def _epoch(self, epoch, loader, val, hooks, seed, position, batch_size):
-        if position is None and self._interrupt.requested:
+        if position is None and self._stop_requested():
             self._interrupted(hooks, epoch - 1, None)
         totals, seen = self._begin_epoch(epoch, loader, seed, position)
         self.model.train()
         hooks.on_epoch_begin(epoch)
         logs = self._train_epoch(epoch, loader, hooks, totals, seen)
+        if self._replicas is not None:
+            self._replicas.average_buffers()
         self._check_weights(epoch)
         logs["lr"] = self.optimizer.param_groups[0]["lr"]
         if val is not None:
@@ -215,41 +270,79 @@ class Trainer:
 
     def _begin_epoch(self, epoch, loader, seed, position):
         """Seed epoch ``epoch``'s randomness, or restore it from ``position``; returns the running totals."""
+        world = self.world
         if position is None:
-            if seed is not None:
-                manual_seed([seed, epoch])  # dropout masks: a pure function of (seed, epoch), so resuming matches
+            if seed is not None:  # dropout masks: a pure function of (seed, epoch[, rank]), so resuming matches
+                manual_seed([seed, epoch] if world.size == 1 else [seed, epoch, world.rank])
             loader.set_epoch(epoch)
             return dict.fromkeys(self.running, 0.0), 0
         if set(position["totals"]) != set(self.running):
             resumed = sorted(position["totals"])
             raise arguments.refuse(ValueError, "fit", "metrics", f"those of the run resumed ({resumed})",
                                    sorted(self.running))
-        default_generator().bit_generator.state = position["rng"]
-        loader.load_state_dict(position["loader"])
+        rng, loader_state = position["rng"], position["loader"]
+        if world.size > 1:
+            rng, transform_rng = _rank_streams(position, world, loader.seed)
+            loader_state = dict(loader_state, transform_rng=transform_rng)
+        default_generator().bit_generator.state = rng
+        loader.load_state_dict(loader_state)
         return dict(position["totals"]), position["seen"]
 
     def _train_epoch(self, epoch, loader, hooks, totals, seen):
         batches = iter(loader)
         for step in range(loader.state_dict()["batch"], len(loader)):
-            if self._interrupt.requested and (step > 0 or seen):  # the position is worked out only then
+            if self._stop_requested() and (step > 0 or seen):  # the position is worked out only then
                 self._interrupted(hooks, epoch - 1, self._position(epoch, step, loader, totals, seen))
             hooks.on_batch_begin(step)
             x, y = next(batches)
             buffers = self._buffers() if self.stop_on_nonfinite else None
-            outputs, loss = self.train_step(x, y)
-            n = len(x)
+            n, sums = self._step(x, y) if self._replicas is None else self._shared_step(x, y)
             seen += n
-            batch_logs = {"loss": loss.item()}
-            for name, metric in self.metrics.items():
-                batch_logs[name] = metric(outputs.array, y.array)
             for key in totals:
-                totals[key] += batch_logs[key] * n
+                totals[key] += sums[key]
             hooks.on_batch_end(step, {k: totals[k] / seen for k in totals})
-            if self.stop_on_nonfinite and not math.isfinite(batch_logs["loss"]):
-                self._diverged(epoch, step, f"the loss is {batch_logs['loss']}", buffers)
+            loss = sums["loss"] / n
+            if self.stop_on_nonfinite and not math.isfinite(loss):
+                self._diverged(epoch, step, f"the loss is {loss}", buffers)
             if self.stop_training:
                 break
         return {k: v / max(seen, 1) for k, v in totals.items()}
+
+    def _step(self, x, y):
+        """One step in one process: ``(samples, {key: batch mean * samples})`` for the running keys."""
+        outputs, loss = self.train_step(x, y)
+        n = len(x)
+        sums = {"loss": loss.item() * n}
+        for name, metric in self.metrics.items():
+            sums[name] = metric(outputs.array, y.array) * n
+        return n, sums
+
+    def _shared_step(self, x, y):
+        """One step on several ranks, ``x`` and ``y`` this rank's share: :meth:`_step`'s answer for the whole batch.
+
+        Every rank runs forward and backward on its share; the loss, metrics and Ctrl-C
+        flags are summed first, so all ranks agree whether the loss is finite (a non-finite
+        one is not applied, as in :meth:`train_step`) and whether to stop; then the
+        gradients are summed, each weighted by its rank's share of the batch.
+        """
+        n = len(x)
+        local = dict.fromkeys(self.running, 0.0)
+        local["n"] = n
+        self.optimizer.zero_grad()
+        if n:
+            outputs = self.model(x)
+            loss = self.loss(outputs, y)
+            local["loss"] = loss.item() * n
+            for name, metric in self.metrics.items():
+                local[name] = metric(outputs.array, y.array) * n
+            loss.backward()
+        sums, interrupted = self._replicas.step_totals(local, self._interrupt.requested)
+        self._agreed_stop = self._agreed_stop or interrupted
+        total = sums.pop("n")
+        if not (self.stop_on_nonfinite and not math.isfinite(sums["loss"])):
+            self._replicas.gradients.sum_(n / total)
+            self.optimizer.step()
+        return total, sums
 
     def _buffers(self):
         """Copies of the model's buffers (batch-norm statistics), which a forward pass in training mode moves."""
@@ -277,13 +370,29 @@ class Trainer:
 
     # ------------------------------------------------- interrupt and resume
     def _position(self, epoch, step, loader, totals, seen):
-        """Where the run stands before ``step`` of ``epoch``: JSON-able, but for the loader's order (an array)."""
-        return {"epoch": epoch, "step": step, "loader": loader.state_dict(),
-                "rng": default_generator().bit_generator.state, "totals": dict(totals), "seen": seen}
+        """Where the run stands before ``step`` of ``epoch``: JSON-able, but for the loader's order (an array).
+
+        On several ranks (all of them call this at the same step), also each rank's random
+        streams under ``'ranks'``: ``[{'rng', 'transform_rng'}, ...]`` by rank.
+        """
+        state = loader.state_dict()
+        position = {"epoch": epoch, "step": step, "loader": state,
+                    "rng": default_generator().bit_generator.state, "totals": dict(totals), "seen": seen}
+        if self._replicas is not None:
+            position["ranks"] = self.world.gather_json({"rng": position["rng"],
+                                                        "transform_rng": state["transform_rng"]})
+        return position
 
     def evaluate(self, data, batch_size=256, transform=None):
-        """Mean loss and metrics over ``data`` in eval mode, without gradients."""
-        loader = DataLoader(as_dataset(data, "data"), batch_size=batch_size, transform=transform)
+        """Mean loss and metrics over ``data`` in eval mode, without gradients.
+
+        Started as several ranks, each evaluates its share of ``data`` and the results are summed.
+        """
+        data = as_dataset(data, "data")
+        world = distributed.world()
+        if world.size > 1:
+            data = Subset(data, shard_of(world, len(data)))
+        loader = DataLoader(data, batch_size=batch_size, transform=transform)
         totals, seen = dict.fromkeys(self.running, 0.0), 0
         was_training = self.model.training
         self.model.eval()
@@ -298,26 +407,51 @@ class Trainer:
                         totals[name] += metric(outputs.array, y.array) * n
         finally:
             self.model.train(was_training)
+        if world.size > 1:
+            totals, seen = sum_totals(world, self.running, totals, seen)
         return {k: v / max(seen, 1) for k, v in totals.items()}
 
 
-class _DeferredInterrupt:
-    """While entered (main thread, default handler only), Ctrl-C sets ``requested``; a second one interrupts at once."""
+#: The signals that stop a data-parallel job at a step boundary (SIGUSR1 is not on every platform).
+_JOB_SIGNALS = tuple(getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGUSR1") if hasattr(signal, name))
 
-    def __init__(self):
-        self.requested, self._previous = False, None
+
+def _rank_streams(position, world, seed):
+    """This rank's ``(rng, transform_rng)`` states to resume ``position`` with, on several ranks.
+
+    Its own when the checkpoint was written by as many ranks; otherwise (the streams
+    were per rank) new ones, a pure function of ``(seed, epoch, step, rank)``.
+    """
+    ranks = position.get("ranks")
+    if ranks is not None and len(ranks) == world.size:
+        return ranks[world.rank]["rng"], ranks[world.rank]["transform_rng"]
+    key = [seed, position["epoch"], position["step"], world.rank]
+    rng, transform_rng = (np.random.default_rng(s) for s in np.random.SeedSequence(key).spawn(2))
+    return rng.bit_generator.state, transform_rng.bit_generator.state
+
+
+class _DeferredInterrupt:
+    """While entered (main thread, default handlers only), the ``signals`` set ``requested``; a second one
+    interrupts at once (KeyboardInterrupt)."""
+
+    _DEFAULTS = {number: signal.default_int_handler if number == signal.SIGINT else signal.SIG_DFL
+                 for number in _JOB_SIGNALS}
+
+    def __init__(self, signals=(signal.SIGINT,)):
+        self.signals, self.requested, self._previous = signals, False, {}
 
     def __enter__(self):
         self.requested = False
-        if threading.current_thread() is threading.main_thread() and \
-                signal.getsignal(signal.SIGINT) is signal.default_int_handler:
-            self._previous = signal.signal(signal.SIGINT, self._handle)
+        if threading.current_thread() is threading.main_thread():
+            for number in self.signals:
+                if signal.getsignal(number) is self._DEFAULTS[number]:
+                    self._previous[number] = signal.signal(number, self._handle)
         return self
 
     def __exit__(self, *exc):
-        if self._previous is not None:
-            signal.signal(signal.SIGINT, self._previous)
-            self._previous = None
+        for number, previous in self._previous.items():
+            signal.signal(number, previous)
+        self._previous = {}
 
     def _handle(self, signum, frame):
         if self.requested:
