@@ -41,10 +41,11 @@ def _without_trailing_blanks(lines):
 
 
 def every_command(text):
-    """Every ``cnnlab`` command line of the README's console and bash blocks, as argv lists."""
+    """Every ``cnnlab`` command line of the README's console and bash blocks, as argv lists (``mpiexec``'s too)."""
     lines = [command for command, _ in console_commands(text)]
     for block in re.findall(r"^```bash\n(.*?)^```", text, flags=re.MULTILINE | re.DOTALL):
         lines += [line for line in block.splitlines() if line.startswith("cnnlab ")]
+        lines += [line[line.index("cnnlab "):] for line in block.splitlines() if line.startswith("mpiexec ")]
     return [shlex.split(line, comments=True) for line in lines]
 
 

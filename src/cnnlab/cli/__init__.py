@@ -7,6 +7,12 @@ enter the library in :func:`common.user_input`. Any other exception is a bug in
 cnnlab: one line saying so, exit status 1, and the traceback with ``--debug``
 (before or after the command name) or ``CNNLAB_DEBUG=1``.
 
+Under an MPI launcher (``mpiexec -n N cnnlab train ...``) every rank runs the
+command; only rank 0 prints. An error every rank reaches together
+(:class:`~cnnlab.distributed.DistributedError`, a usage error) is printed once
+and every rank exits with its status; any other error on one rank is one line
+naming the rank, and MPI Abort ends the whole job with its status.
+
 Adding a command: in the module of its group, write ``add_<name>_command(commands)``,
 which creates the subparser with :func:`common.add_command` and sets
 ``run=<function of args>``, and call it from :func:`build_parser`. Heavy imports
@@ -17,7 +23,7 @@ import contextlib
 import os
 import sys
 
-from .. import __version__
+from .. import __version__, distributed
 from ..backend import available_backends, using_backend
 from ..backend import names as backend_names
 from ..runtime import process_tuning
@@ -29,6 +35,13 @@ from .filter import add_filter_command
 from .inspect import add_explain_command, add_viz_command
 from .training import add_lr_find_command, add_train_command
 from .zoo import add_datasets_command, add_models_command, add_summary_command
+
+
+#: The commands that run as several ranks under mpiexec; the others refuse to.
+DATA_PARALLEL = ("train",)
+#: The status of ranks other than 0 for a usage error every rank finds before MPI starts: mpiexec ends the
+#: job at the first non-zero status, which could cut rank 0 off before it prints; rank 0's 2 is the job's.
+_OTHER_RANKS_STATUS = 0
 
 
 class _Parser(argparse.ArgumentParser):
@@ -46,6 +59,8 @@ class _Parser(argparse.ArgumentParser):
                           help="the engine's kernel backend (default: numba where installed, else numpy)")
 
     def error(self, message):
+        if distributed.launch_rank() != 0:  # every rank of a job has the same arguments: rank 0 says it (below)
+            self.exit(_OTHER_RANKS_STATUS)
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
 
 
@@ -75,24 +90,72 @@ def main(argv=None):
     if args.command is None:
         parser.print_help()
         return 0
+    if distributed.launched() and args.command not in DATA_PARALLEL:
+        if distributed.launch_rank() != 0:  # the same on every rank, before MPI starts: rank 0 says it
+            return _OTHER_RANKS_STATUS
+        print(f"cnnlab {args.command}: error: runs in one process, and this is one of {distributed.launch_size()} "
+              f"started by mpiexec; only {', '.join(DATA_PARALLEL)} runs data-parallel", file=sys.stderr)
+        return 2
+    world = None
     try:
-        with process_tuning(), _backend(getattr(args, "backend", None)):
+        world = _world()
+        with process_tuning(), _backend(getattr(args, "backend", None)), _quiet_unless_main(world):
             return args.run(args) or 0
-    except CLIError as error:
+    except distributed.DistributedError as error:  # every rank refuses at the same point: rank 0 says it
+        if distributed.launch_rank() != 0:
+            # after MPI started, finalizing waits for rank 0, so the status can be the same everywhere
+            return _OTHER_RANKS_STATUS if world is None else 2
         print(f"cnnlab {args.command}: error: {_one_line(error)}", file=sys.stderr)
         return 2
+    except CLIError as error:
+        return _fail(world, f"cnnlab {args.command}: error: {_one_line(error)}", 2)
     except KeyboardInterrupt:
-        print("cnnlab: interrupted", file=sys.stderr)
-        return 130
+        return _fail(world, "cnnlab: interrupted", 130)
     except BrokenPipeError:  # the reader went away (`cnnlab evaluate ... | head`): stop quietly, as `cat` does
         _silence_stdout()
         return 141  # 128 + SIGPIPE, what a shell reports for a writer killed by it
     except Exception as error:
         if getattr(args, "debug", False) or os.environ.get("CNNLAB_DEBUG", "").strip() not in ("", "0"):
+            if world is not None and world.size > 1:
+                import traceback
+
+                traceback.print_exc()
+                world.abort(_describe(error), 1)
             raise
-        print(f"cnnlab {args.command}: internal error (a bug in cnnlab): {_describe(error)}; "
-              f"run with --debug or set CNNLAB_DEBUG=1 for the traceback", file=sys.stderr)
-        return 1
+        return _fail(world, f"cnnlab {args.command}: internal error (a bug in cnnlab): {_describe(error)}; "
+                            f"run with --debug or set CNNLAB_DEBUG=1 for the traceback", 1)
+
+
+def _world():
+    """The MPI job this command is a rank of, or None when no launcher started several processes."""
+    if not distributed.launched():
+        return None
+    try:
+        return distributed.world()
+    except ImportError as error:  # the same on every rank, before MPI starts
+        raise distributed.DistributedError(str(error)) from None
+
+
+def _fail(world, message, status):
+    """Print ``message`` and return ``status``; one rank of several instead ends the whole job (MPI Abort).
+
+    The other ranks may be waiting for this one in a collective operation, so ending
+    only this process would leave them waiting forever.
+    """
+    if world is None or world.size == 1:
+        print(message, file=sys.stderr)
+        return status
+    world.abort(message, status)
+
+
+@contextlib.contextmanager
+def _quiet_unless_main(world):
+    """On every rank but rank 0 of a job, send what the command prints to /dev/null."""
+    if world is None or world.rank == 0:
+        yield
+        return
+    with open(os.devnull, "w") as devnull, contextlib.redirect_stdout(devnull), contextlib.redirect_stderr(devnull):
+        yield
 
 
 def _silence_stdout():

@@ -153,6 +153,11 @@ def run_train(args):
     changes = _check_resumable(checkpoint, args) if args.resume else []
     if changes is None:
         return 0
+    world = cnnlab.distributed.world()
+    if args.batch_size % world.size:
+        raise cnnlab.distributed.DistributedError(
+            f"--batch-size {args.batch_size} must be a multiple of the {world.size} ranks: it is the global batch, "
+            f"split evenly between them (try --batch-size {max(world.size, args.batch_size // world.size * world.size)})")
     initial, native = _init_model(args.init) if args.init else (None, _native_input(args.model))
     train = _load_data(args, train=True, model_info=native)
     test = _load_test(args, native)
@@ -162,8 +167,9 @@ def run_train(args):
         model, kwargs = build_model(args.model, input_shape, len(train.classes))
     else:
         model, kwargs = _check_init_fits(args, initial, native, input_shape, train), {}
-    with user_input("--out"):
-        os.makedirs(out, exist_ok=True)
+    if world.rank == 0:  # only rank 0 writes files
+        with user_input("--out"):
+            os.makedirs(out, exist_ok=True)
     if args.resume:
         _check_loads(checkpoint, model, args.optimizer)
     callbacks = _callbacks(args, out, checkpoint, changes)
@@ -188,8 +194,11 @@ def run_train(args):
     if args.init:
         info["init"] = args.init
     model_path = os.path.join(out, "model.safetensors")
-    cnnlab.save(model, model_path, info=info)
-    _report_test(model, test, history, args)
+    if world.rank == 0:
+        cnnlab.save(model, model_path, info=info)
+    _report_test(model, test, history, args)  # every rank: the ranks evaluate shares of the test set
+    if world.rank != 0:
+        return 0
     print(f"model: {model_path}")
     print(f"checkpoint: {checkpoint}")
     print(f"log: {os.path.join(out, 'log.csv')}")
@@ -350,15 +359,25 @@ def _check_loads(path, model, optimizer):
         load_checkpoint(path, model, make_optimizer(optimizer, model))
 
 
+def cnnlab_world_size():
+    from ..distributed import world
+
+    return world().size
+
+
 def _resume_command(args):
-    """The command that resumes this run: ``cnnlab train``, each option given that is not its default, ``--resume``."""
+    """The command that resumes this run: ``cnnlab train``, each option given that is not its default, ``--resume``.
+
+    Under ``mpiexec -n N``, the same launch (a checkpoint resumes with any number of ranks).
+    """
     import shlex
 
     from . import build_parser
 
     defaults = vars(build_parser().parse_args(["train"]))
     defaults["model"] = DEFAULT_MODEL  # left out, --model is the default model (None tells --init it was not given)
-    words = ["cnnlab", "train"]
+    ranks = cnnlab_world_size()
+    words = (["mpiexec", "-n", str(ranks)] if ranks > 1 else []) + ["cnnlab", "train"]
     for key, value in vars(args).items():
         if key in ("command", "run", "resume", "debug") or value == defaults.get(key, None) or value is False:
             continue
