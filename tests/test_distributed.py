@@ -401,3 +401,28 @@ def test_other_commands_refuse_to_run_as_several_ranks(tmp_path):
                                       "mpiexec; only train runs data-parallel"]
     done = mpirun(*cnnlab_command("train", "--epochs", "0"), cwd=tmp_path, timeout=120)
     assert done.returncode == 2 and len(our_lines(done.stderr)) == 1, done.stderr  # a usage error, said once
+
+
+def test_keras_fit_refuses_to_run_as_one_of_several_ranks(monkeypatch):
+    from cnnlab import keras
+
+    model = keras.Sequential([keras.Input((4,)), keras.layers.Dense(2)])
+    model.compile(optimizer="sgd", loss="sparse_categorical_crossentropy")
+    monkeypatch.setenv("OMPI_COMM_WORLD_SIZE", "2")
+    with pytest.raises(RuntimeError, match=r"^fit: cnnlab.keras trains in one process, and this is one of 2 started "
+                                           r"by mpiexec; train data-parallel with cnnlab.fit"):
+        model.fit(np.zeros((4, 4), np.float32), np.zeros(4, np.int64), verbose=0)
+
+
+def test_without_mpi4py_the_command_says_what_to_install(tmp_path):
+    fake = tmp_path / "hide" / "mpi4py"
+    fake.mkdir(parents=True)
+    (fake / "__init__.py").write_text("raise ImportError(\"No module named 'mpi4py'\")\n")
+    env = mpi_environment(PYTHONPATH=os.pathsep.join(filter(None, [str(tmp_path / "hide"),
+                                                                   os.environ.get("PYTHONPATH")])))
+    done = subprocess.run([MPIEXEC, "-n", "2", *cnnlab_command("train", "--out", "run")], capture_output=True,
+                          text=True, cwd=tmp_path, timeout=120, env=env)
+    assert done.returncode == 2
+    assert our_lines(done.stderr) == ["cnnlab train: error: this process is one of 2 started by an MPI launcher, but "
+                                      "mpi4py is not installed (No module named 'mpi4py'): pip install 'cnnlab[mpi]'"]
+    assert not (tmp_path / "run").exists()

@@ -8,7 +8,7 @@
 """
 import numpy
 
-from .. import arguments
+from .. import arguments, distributed
 from ..tensor import no_grad
 from . import losses, metrics as metrics_module, optimizers, trainer
 from ._names import suggesting_getattr
@@ -84,6 +84,10 @@ class Model(Layer):
         ``val_`` twins) to its per-epoch values.
         """
         self._require_compiled("fit")
+        if distributed.launched():  # N ranks would each train the whole set and write the same files
+            raise RuntimeError(f"fit: cnnlab.keras trains in one process, and this is one of "
+                               f"{distributed.launch_size()} started by mpiexec; train data-parallel with "
+                               f"cnnlab.fit (on a cnnlab.nn model), or run this script without mpiexec")
         for name, value in (("class_weight", class_weight), ("sample_weight", sample_weight),
                             ("steps_per_epoch", steps_per_epoch), ("validation_steps", validation_steps)):
             if value is not None:
