@@ -10,11 +10,13 @@ one, everything here answers for a single process and nothing is imported.
 What ``fit`` does with it (the semantics, also in the README):
 
 - the batch size is the global batch; step k's samples are those one process
-  would use at step k, split into N equal contiguous shares, one per rank;
+  would use at step k, split into N contiguous shares, one per rank (equal, as the
+  batch must be a multiple of N; a shorter last batch's differ by at most one);
 - weights start as rank 0's (broadcast); each step's gradients, scaled by each
   rank's share of the batch, are summed in place by one ``Allreduce`` over a
-  flat buffer, with the loss, metrics and the Ctrl-C flag in a second, small one,
-  so every rank applies the same update and logs the same numbers;
+  flat buffer, after the loss, metrics and the Ctrl-C flag in a small one, so
+  every rank applies the same update, logs the same numbers and stops at the
+  same step;
 - batch-norm layers normalise with each rank's own batch statistics; their
   running statistics are averaged at every epoch's end;
 - dropout and augmentation draw from streams distinct per rank, each a pure
@@ -37,7 +39,6 @@ import numpy as np
 #: Open MPI's, then the PMI ones of MPICH, Intel MPI and other Hydra-based launchers.
 _SIZE_VARIABLES = ("OMPI_COMM_WORLD_SIZE", "PMI_SIZE")
 _RANK_VARIABLES = ("OMPI_COMM_WORLD_RANK", "PMI_RANK")
-_LOCAL_SIZE_VARIABLES = ("OMPI_COMM_WORLD_LOCAL_SIZE", "MPI_LOCALNRANKS")
 
 _world = None
 
@@ -124,6 +125,7 @@ class World:
         return [json.loads(bytes(row[:n]).decode()) for row, n in zip(rows, lengths)]
 
     def barrier(self):
+        """Return once every rank has called it."""
         if self.comm is not None:
             self.comm.Barrier()
 

@@ -110,7 +110,8 @@ def add_train_command(commands):
         "prints the command that resumes it; the resumed run ends on the weights of an uninterrupted one.",
         "examples:\n  cnnlab train\n  cnnlab train --model keras_mnist_convnet --dataset mnist --data-dir data "
         "--epochs 10\n  cnnlab train --epochs 8 --resume        # continue an interrupted run\n"
-        "  cnnlab train --init model.onnx --dataset folder:photos --epochs 3   # fine-tune an imported model",
+        "  cnnlab train --init model.onnx --dataset folder:photos --epochs 3   # fine-tune an imported model\n"
+        "  mpiexec -n 4 cnnlab train --batch-size 256   # data-parallel over MPI: 64 images a rank per step",
     )
     parser.add_argument("--model", default=None,
                         help=f"zoo model name (see 'cnnlab models'; default: {DEFAULT_MODEL})")
@@ -359,12 +360,6 @@ def _check_loads(path, model, optimizer):
         load_checkpoint(path, model, make_optimizer(optimizer, model))
 
 
-def cnnlab_world_size():
-    from ..distributed import world
-
-    return world().size
-
-
 def _resume_command(args):
     """The command that resumes this run: ``cnnlab train``, each option given that is not its default, ``--resume``.
 
@@ -372,11 +367,12 @@ def _resume_command(args):
     """
     import shlex
 
+    from .. import distributed
     from . import build_parser
 
     defaults = vars(build_parser().parse_args(["train"]))
     defaults["model"] = DEFAULT_MODEL  # left out, --model is the default model (None tells --init it was not given)
-    ranks = cnnlab_world_size()
+    ranks = distributed.world_size()
     words = (["mpiexec", "-n", str(ranks)] if ranks > 1 else []) + ["cnnlab", "train"]
     for key, value in vars(args).items():
         if key in ("command", "run", "resume", "debug") or value == defaults.get(key, None) or value is False:

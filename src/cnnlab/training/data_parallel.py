@@ -33,7 +33,6 @@ class GradientSum:
         dtype = np.result_type(*(p.array.dtype for p in self.params)) if self.params else np.float32
         # the gradients, then one count per parameter of the ranks that have its gradient
         self.flat = np.zeros(int(self.stops[-1] if sizes else 0) + len(self.params), dtype=dtype)
-        self.nbytes = self.flat.nbytes
 
     def sum_(self, scale):
         """Replace each gradient by the sum over the ranks of ``scale`` times it; ``scale`` is this rank's weight."""
