@@ -13,8 +13,14 @@ Scenarios:
                last batch of each epoch has 1 sample, so rank 1's share is empty.
   batchnorm    batch norm and dropout: records each rank's first dropout draws and
                its own running mean before the last epoch's averaging.
+  bn-steps     batch norm without dropout, SGD, no shuffling: also writes the initial
+               weights (``initial.safetensors``), for PyTorch's DDP to start from.
   raise        rank 1 raises in a callback at its third step.
   mismatch     rank 1 holds one sample fewer.
+
+``python tests/mpi_worker.py torch-ddp OUT`` is the oracle of ``bn-steps``: PyTorch's
+DistributedDataParallel on two processes (gloo), from ``OUT/initial.safetensors``,
+each process taking the same half of every batch; it writes ``OUT/torch.safetensors``.
 """
 import json
 import os
@@ -37,6 +43,15 @@ def data(n, seed=0):
 def plain_net():
     cnnlab.manual_seed(1)
     return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(), nn.Linear(64, 3))
+
+
+def batchnorm_only_net():
+    cnnlab.manual_seed(1)
+    return nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(), nn.MaxPool2d(2), nn.Flatten(),
+                         nn.Linear(64, 3))
+
+
+BN_STEPS = {"samples": 64, "batch_size": 16, "lr": 0.1}
 
 
 def batchnorm_net():
@@ -85,6 +100,13 @@ def main(scenario, out):
         history = cnnlab.fit(model, data(96), epochs=2, batch_size=16, optimizer="adam", seed=4, verbose=False,
                              callbacks=[draws, running])
         record["draws"], record["own_running_mean"] = draws.draws, running.last
+    elif scenario == "bn-steps":
+        model = batchnorm_only_net()
+        if rank == 0:
+            cnnlab.save(model.state_dict(), os.path.join(out, "initial.safetensors"))
+        optimizer = cnnlab.optim.SGD(model.parameters(), lr=BN_STEPS["lr"])
+        history = cnnlab.fit(model, data(BN_STEPS["samples"]), epochs=1, batch_size=BN_STEPS["batch_size"],
+                             optimizer=optimizer, shuffle=False, verbose=False)
     elif scenario in ("raise", "mismatch"):
         n = 99 if scenario == "mismatch" and rank == 1 else 100
         model = plain_net()
@@ -99,5 +121,38 @@ def main(scenario, out):
         json.dump(record, file)
 
 
+def torch_ddp(rank, out, address):
+    """One of PyTorch's two DDP processes: the steps of ``bn-steps`` on this rank's half of each batch."""
+    import torch
+    import torch.distributed as dist
+
+    dist.init_process_group("gloo", init_method=address, rank=rank, world_size=2)
+    model = torch.nn.Sequential(torch.nn.Conv2d(1, 4, 3, padding=1), torch.nn.BatchNorm2d(4), torch.nn.ReLU(),
+                                torch.nn.MaxPool2d(2), torch.nn.Flatten(), torch.nn.Linear(64, 3))
+    initial = cnnlab.load(os.path.join(out, "initial.safetensors"))
+    model.load_state_dict({key: torch.from_numpy(tensor.array.copy()) for key, tensor in initial.items()})
+    ddp = torch.nn.parallel.DistributedDataParallel(model)
+    optimizer = torch.optim.SGD(ddp.parameters(), lr=BN_STEPS["lr"])
+    x, y = data(BN_STEPS["samples"])
+    batch, half = BN_STEPS["batch_size"], BN_STEPS["batch_size"] // 2
+    for start in range(0, len(x), batch):
+        share = slice(start + rank * half, start + (rank + 1) * half)
+        optimizer.zero_grad()
+        loss = torch.nn.functional.cross_entropy(ddp(torch.from_numpy(x[share])), torch.from_numpy(y[share]))
+        loss.backward()  # DDP averages the gradients over the two processes
+        optimizer.step()
+    if rank == 0:
+        cnnlab.save({key: cnnlab.tensor(value.detach().numpy()) for key, value in model.state_dict().items()},
+                    os.path.join(out, "torch.safetensors"))
+    dist.destroy_process_group()
+
+
 if __name__ == "__main__":
-    main(*sys.argv[1:])
+    if sys.argv[1] == "torch-ddp":
+        import torch.multiprocessing
+
+        folder = os.path.abspath(sys.argv[2])
+        torch.multiprocessing.spawn(torch_ddp, args=(folder, f"file://{os.path.join(folder, 'rendezvous')}"),
+                                    nprocs=2)
+    else:
+        main(*sys.argv[1:])

@@ -225,6 +225,21 @@ def test_two_ranks_take_the_steps_of_one_process(tmp_path):
         assert record0["test"][key] == pytest.approx(value, rel=1e-6) and record1["test"] == record0["test"]
 
 
+def test_batch_norm_normalises_per_rank_as_pytorch_ddp_does(tmp_path):
+    pytest.importorskip("torch")
+    out = tmp_path / "out"
+    (rank0, _), (rank1, _) = worker("bn-steps", out, ranks=2)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OMPI_", "PMI", "PMIX"))}
+    done = subprocess.run([sys.executable, WORKER, "torch-ddp", out], capture_output=True, text=True,
+                          timeout=240, env=env)
+    assert done.returncode == 0, done.stderr
+    ddp = state(out / "torch.safetensors")
+    for key in ("0.weight", "0.bias", "1.weight", "1.bias", "5.weight", "5.bias"):  # DDP's weights, step for step
+        np.testing.assert_allclose(rank0[key], ddp[key], rtol=0, atol=1e-5, err_msg=key)
+    # the running statistics: cnnlab averages the ranks' at the epoch's end, DDP keeps rank 0's
+    assert not np.allclose(rank0["1.running_mean"], ddp["1.running_mean"])
+
+
 def test_batchnorm_statistics_are_averaged_and_dropout_streams_differ(tmp_path):
     (rank0, record0), (rank1, record1) = worker("batchnorm", tmp_path / "a", ranks=2)
     for key in rank0:  # running statistics averaged at each epoch's end: every rank saves the same model
