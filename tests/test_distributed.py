@@ -96,6 +96,9 @@ def test_sharded_loaders_visit_the_single_process_batches_in_the_same_order():
     ds = TensorDataset(np.arange(9.0).reshape(9, 1), np.arange(9))
     last = [list(DataLoader(ds, batch_size=4, shard=(r, 4)))[-1][1].array.tolist() for r in range(4)]
     assert last == [[8], [], [], []]  # a last batch of one sample: three empty shares
+    with pytest.raises(ValueError, match=r"^DataLoader: shard must be None or \(rank, ranks\) with 0 <= rank < "
+                                         r"ranks; got shard=\(2, 2\)$"):
+        DataLoader(ds, shard=(2, 2))
 
 
 def test_each_rank_has_its_own_reproducible_transform_stream_and_the_shared_order():
