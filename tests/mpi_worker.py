@@ -15,6 +15,7 @@ Scenarios:
                its own running mean before the last epoch's averaging.
   bn-steps     batch norm without dropout, SGD, no shuffling: also writes the initial
                weights (``initial.safetensors``), for PyTorch's DDP to start from.
+  resume-other each rank resumes from its own checkpoint file, and rank 1's differs.
   raise        rank 1 raises in a callback at its third step.
   mismatch     rank 1 holds one sample fewer.
 
@@ -107,6 +108,15 @@ def main(scenario, out):
         optimizer = cnnlab.optim.SGD(model.parameters(), lr=BN_STEPS["lr"])
         history = cnnlab.fit(model, data(BN_STEPS["samples"]), epochs=1, batch_size=BN_STEPS["batch_size"],
                              optimizer=optimizer, shuffle=False, verbose=False)
+    elif scenario == "resume-other":
+        model = plain_net()
+        if rank == 1:
+            model[0].bias.array[...] = 1.0
+        optimizer = cnnlab.optim.SGD(model.parameters(), lr=0.1)
+        path = os.path.join(out, f"checkpoint{rank}.safetensors")  # one file per rank, as on unshared folders
+        cnnlab.io.save_checkpoint(path, model, optimizer, epoch=0)
+        history = cnnlab.fit(model, data(100), epochs=2, batch_size=10, optimizer=optimizer, verbose=False,
+                             resume_from=path)
     elif scenario in ("raise", "mismatch"):
         n = 99 if scenario == "mismatch" and rank == 1 else 100
         model = plain_net()

@@ -183,6 +183,16 @@ def test_compiled_kernels_run_on_the_limited_threads():
     assert seen == [1, numba_backend.THREADS]
 
 
+def test_a_batch_must_split_evenly_between_the_ranks():
+    distributed.check_batch(64, 4, "fit: batch_size")
+    with pytest.raises(distributed.DistributedError, match=r"^fit: batch_size must be a multiple of the 4 ranks: it "
+                                                           r"is the global batch, split evenly between them; got 66 "
+                                                           r"\(try 64\)$"):
+        distributed.check_batch(66, 4, "fit: batch_size")
+    with pytest.raises(distributed.DistributedError, match=r"got 3 \(try 4\)$"):
+        distributed.check_batch(3, 4, "fit: batch_size")
+
+
 def test_the_fingerprint_tells_data_and_order_apart():
     x, y = np.arange(20.0).reshape(10, 2), np.arange(10)
     base = distributed.fingerprint(TensorDataset(x, y))
@@ -279,6 +289,16 @@ def test_ranks_holding_different_data_stop_with_one_error(tmp_path):
     assert not list(out.iterdir())
 
 
+def test_ranks_resuming_from_different_checkpoints_stop_with_one_error(tmp_path):
+    out = tmp_path / "out"
+    out.mkdir()
+    done = mpirun(sys.executable, WORKER, "resume-other", out, timeout=120)
+    assert done.returncode != 0
+    assert "fit: every rank must resume from the same checkpoint, but rank 1's " in done.stderr
+    assert "keep it in a folder every machine shares" in done.stderr
+    assert sorted(os.listdir(out)) == ["checkpoint0.safetensors", "checkpoint1.safetensors"]
+
+
 # ------------------------------------------------------------------ mpiexec -n 2 cnnlab train
 TRAIN = ["--epochs", "2", "--batch-size", "32", "--optimizer", "sgd", "--seed", "3", "--backend", "numpy"]
 
@@ -366,8 +386,8 @@ def test_ctrl_c_on_one_rank_stops_all_and_the_checkpoint_resumes_with_one_rank(t
 def test_a_batch_that_does_not_divide_is_one_line(tmp_path):
     done = mpirun(*cnnlab_command("train", "--batch-size", "33", "--out", "run"), cwd=tmp_path, timeout=120)
     assert done.returncode == 2
-    assert our_lines(done.stderr) == ["cnnlab train: error: --batch-size 33 must be a multiple of the 2 ranks: it is "
-                                      "the global batch, split evenly between them (try --batch-size 32)"]
+    assert our_lines(done.stderr) == ["cnnlab train: error: --batch-size must be a multiple of the 2 ranks: it is "
+                                      "the global batch, split evenly between them; got 33 (try 32)"]
     assert not os.listdir(tmp_path)
 
 

@@ -261,6 +261,14 @@ def _digest_array(array, digest):
     digest.update(np.ascontiguousarray(array).data)
 
 
+def check_batch(batch_size, ranks, name):
+    """Raise :class:`DistributedError` unless ``batch_size`` (the global batch, the argument ``name``) splits
+    evenly between ``ranks`` ranks."""
+    if batch_size % ranks:
+        raise DistributedError(f"{name} must be a multiple of the {ranks} ranks: it is the global batch, split "
+                               f"evenly between them; got {batch_size} (try {max(ranks, batch_size // ranks * ranks)})")
+
+
 def check_same_data(dataset, name, where):
     """Raise :class:`DistributedError` on every rank when some rank's ``dataset`` differs from rank 0's.
 

@@ -155,10 +155,7 @@ def run_train(args):
     if changes is None:
         return 0
     world = cnnlab.distributed.world()
-    if args.batch_size % world.size:
-        raise cnnlab.distributed.DistributedError(
-            f"--batch-size {args.batch_size} must be a multiple of the {world.size} ranks: it is the global batch, "
-            f"split evenly between them (try --batch-size {max(world.size, args.batch_size // world.size * world.size)})")
+    cnnlab.distributed.check_batch(args.batch_size, world.size, "--batch-size")  # before the data is read
     initial, native = _init_model(args.init) if args.init else (None, _native_input(args.model))
     train = _load_data(args, train=True, model_info=native)
     test = _load_test(args, native)

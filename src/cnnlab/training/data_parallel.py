@@ -75,13 +75,10 @@ class Replicas:
     def step_totals(self, local, interrupt):
         """Sum ``local`` (``{key: value * n}`` for the running keys, and ``'n'``) and the Ctrl-C flags over the ranks.
 
-        Returns ``(totals, interrupted)``: the whole batch's sums and whether any rank saw a Ctrl-C.
+        Returns ``(totals, interrupted)``: the whole batch's sums (``'n'`` too) and whether any rank saw a Ctrl-C.
         """
-        buffer = np.array([*(local[k] for k in self.running), local["n"], float(interrupt)], dtype=np.float64)
-        self.world.sum_(buffer)
-        totals = dict(zip(self.running, buffer[:-2].tolist()))
-        totals["n"] = int(buffer[-2])
-        return totals, bool(buffer[-1] > 0)
+        totals, (n, flags) = sum_totals(self.world, self.running, local, local["n"], float(interrupt))
+        return {**totals, "n": int(n)}, flags > 0
 
     def average_buffers(self):
         """Average the floating-point buffers (batch-norm running statistics) over the ranks; others become rank 0's."""
@@ -100,8 +97,11 @@ def shard_of(world, n):
     return np.arange(start, stop)
 
 
-def sum_totals(world, running, totals, seen):
-    """Sum evaluation totals ``{key: value * n}`` and the sample count ``seen`` over the ranks."""
-    buffer = np.array([*(totals[k] for k in running), seen], dtype=np.float64)
+def sum_totals(world, running, totals, *counts):
+    """Sum ``totals`` (``{key: value * n}`` for the ``running`` keys) and the numbers ``counts`` over the ranks.
+
+    One Allreduce of float64 numbers; returns ``(summed totals, [summed counts])``.
+    """
+    buffer = np.array([*(totals[k] for k in running), *counts], dtype=np.float64)
     world.sum_(buffer)
-    return dict(zip(running, buffer[:-1].tolist())), int(buffer[-1])
+    return dict(zip(running, buffer[:len(running)].tolist())), buffer[len(running):].tolist()

@@ -201,10 +201,7 @@ class Trainer:
     def _join(self, train, val, batch_size, seed):
         """Several ranks: check they agree on the batch and the data; returns the seed they share (rank 0's)."""
         world = self.world
-        if batch_size % world.size:
-            raise distributed.DistributedError(
-                f"fit: batch_size is the global batch, split evenly between the {world.size} ranks, so it must be "
-                f"a multiple of {world.size}; got batch_size={batch_size}")
+        distributed.check_batch(batch_size, world.size, "fit: batch_size")
         distributed.check_same_data(train, "training set", "fit")
         if val is not None:
             distributed.check_same_data(val, "validation set", "fit")
@@ -408,7 +405,7 @@ class Trainer:
         finally:
             self.model.train(was_training)
         if world.size > 1:
-            totals, seen = sum_totals(world, self.running, totals, seen)
+            totals, (seen,) = sum_totals(world, self.running, totals, seen)
         return {k: v / max(seen, 1) for k, v in totals.items()}
 
 
