@@ -60,12 +60,17 @@ def assert_close_states(a, b, atol):
         np.testing.assert_allclose(a[key], b[key], rtol=0, atol=atol, err_msg=key)
 
 
-def worker(scenario, out, ranks):
+def run_worker(scenario, out, ranks=2):
+    """Run ``tests/mpi_worker.py SCENARIO OUT`` (a new folder ``out``) as ``ranks`` processes; the CompletedProcess."""
     out.mkdir()
     if ranks == 1:
-        done = subprocess.run([sys.executable, WORKER, scenario, out], capture_output=True, text=True, timeout=240)
-    else:
-        done = mpirun(sys.executable, WORKER, scenario, out, ranks=ranks)
+        return subprocess.run([sys.executable, WORKER, scenario, out], capture_output=True, text=True, timeout=240)
+    return mpirun(sys.executable, WORKER, scenario, out, ranks=ranks)
+
+
+def worker(scenario, out, ranks):
+    """What each rank of a scenario that succeeds wrote: ``[(state_dict, record), ...]`` by rank."""
+    done = run_worker(scenario, out, ranks)
     assert done.returncode == 0, done.stderr
     return [(state(out / f"rank{r}.safetensors"), json.loads((out / f"rank{r}.json").read_text()))
             for r in range(ranks)]
@@ -270,9 +275,8 @@ def test_batchnorm_statistics_are_averaged_and_dropout_streams_differ(tmp_path):
 
 def test_a_rank_that_raises_ends_the_job_quickly_naming_the_rank(tmp_path):
     out = tmp_path / "out"
-    out.mkdir()
     start = time.monotonic()
-    done = mpirun(sys.executable, WORKER, "raise", out, timeout=120)
+    done = run_worker("raise", out)
     elapsed = time.monotonic() - start
     assert done.returncode != 0 and elapsed < 30, (elapsed, done.stderr)
     assert our_lines(done.stderr) == ["rank 1 of 2: cnnlab: RuntimeError: disk full on this rank"], done.stderr
@@ -281,8 +285,7 @@ def test_a_rank_that_raises_ends_the_job_quickly_naming_the_rank(tmp_path):
 
 def test_ranks_holding_different_data_stop_with_one_error(tmp_path):
     out = tmp_path / "out"
-    out.mkdir()
-    done = mpirun(sys.executable, WORKER, "mismatch", out, timeout=120)
+    done = run_worker("mismatch", out)
     assert done.returncode != 0
     expected = ("fit: every rank must hold the same data, but rank 1's training set has 99 samples (checksum ")
     assert expected in done.stderr and "and rank 0's has 100 (checksum " in done.stderr
@@ -291,8 +294,7 @@ def test_ranks_holding_different_data_stop_with_one_error(tmp_path):
 
 def test_ranks_resuming_from_different_checkpoints_stop_with_one_error(tmp_path):
     out = tmp_path / "out"
-    out.mkdir()
-    done = mpirun(sys.executable, WORKER, "resume-other", out, timeout=120)
+    done = run_worker("resume-other", out)
     assert done.returncode != 0
     assert "fit: every rank must resume from the same checkpoint, but rank 1's " in done.stderr
     assert "keep it in a folder every machine shares" in done.stderr
